@@ -1,0 +1,391 @@
+/*
+ * native.c - the device runner as a host process: board `sim`.
+ *
+ * Speaks exactly the protocol firmware speaks, over a pseudo-terminal (or
+ * any tty).  Latency comes from CLOCK_MONOTONIC in nanoseconds; the
+ * inference runs on its own painted stack (a ucontext) so that the stack
+ * high-water mark is measured, not estimated.
+ *
+ *   tinybench-runner-native --port /dev/pts/N   open an existing tty/pty
+ *   tinybench-runner-native --pty               make a pty, print its path
+ *
+ * Fault injection for the harness's tests (never used in normal runs):
+ *   --fault die-after=N      exit(3) during inference number N+1
+ *   --fault hang-after=N     stop answering during inference number N+1
+ *   --fault silent           read everything, answer nothing
+ *   --fault corrupt-every=K  flip one byte in every K-th reply frame
+ *   --fault noise            write line noise before every reply
+ *   --fault slow=MS          sleep MS milliseconds in every inference
+ */
+#include "tbr.h"
+#include "tb_build_id.h"
+#include "tb_workload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifndef TB_SIM_INPUT_MAX
+#define TB_SIM_INPUT_MAX 32768
+#endif
+#ifndef TB_SIM_ARENA_SIZE
+#define TB_SIM_ARENA_SIZE 131072
+#endif
+#ifndef TB_SIM_STACK_SIZE
+#define TB_SIM_STACK_SIZE 65536
+#endif
+#define SIM_MAX_PAYLOAD 1024
+#define SIM_OUTPUT_MAX 2048
+#define SIM_REPLY_MAX (SIM_OUTPUT_MAX + 128)
+
+static uint8_t input_buf[TB_SIM_INPUT_MAX];
+static uint8_t arena_buf[TB_SIM_ARENA_SIZE] __attribute__((aligned(16)));
+static uint8_t output_buf[SIM_OUTPUT_MAX];
+static uint8_t rx_buf[TBP_WIRE_MAX(SIM_MAX_PAYLOAD)];
+static uint8_t payload_buf[SIM_REPLY_MAX];
+static uint8_t tx_buf[TBP_WIRE_MAX(SIM_REPLY_MAX)];
+static uint8_t infer_stack[TB_SIM_STACK_SIZE] __attribute__((aligned(16)));
+
+struct faults {
+	long die_after;     /* -1: off */
+	long hang_after;
+	int silent;
+	long corrupt_every;
+	int noise;
+	long slow_ms;
+	long invocations;
+	long writes;
+};
+
+struct native {
+	int fd;
+	struct faults f;
+	ucontext_t caller;
+	ucontext_t callee;
+	void (*fn)(void *);
+	void *arg;
+};
+
+static struct native g_native; /* one per process: it is the device */
+
+/* ----------------------------------------------------------------------
+ * Port callbacks
+ */
+static int native_read(void *ctx, uint8_t *buf, size_t cap)
+{
+	struct native *n = ctx;
+	ssize_t r;
+
+	for (;;) {
+		r = read(n->fd, buf, cap);
+		if (r > 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return -1; /* EOF or EIO: the host hung up */
+	}
+	if (n->f.silent)
+		return 0;
+	return (int)r;
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int native_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	static const uint8_t noise[] = { 0x13, 0x37, 0xFF, 0x00, 0x42, 0x99, 0x00 };
+	struct native *n = ctx;
+	uint8_t tmp[sizeof(tx_buf)];
+
+	n->f.writes++;
+	if (n->f.noise && write_all(n->fd, noise, sizeof(noise)) < 0)
+		return -1;
+	if (n->f.corrupt_every > 0 && n->f.writes % n->f.corrupt_every == 0 &&
+	    len > 2 && len <= sizeof(tmp)) {
+		memcpy(tmp, buf, len);
+		tmp[len / 2] ^= 0x5A;
+		if (tmp[len / 2] == 0)
+			tmp[len / 2] = 0x01;
+		return write_all(n->fd, tmp, len);
+	}
+	return write_all(n->fd, buf, len);
+}
+
+static uint64_t native_ticks(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void trampoline(void)
+{
+	g_native.fn(g_native.arg);
+}
+
+/* Run fn on infer_stack.  The stack grows down on every host we build for,
+ * so the untouched paint is at the low end. */
+static int native_run_on_stack(void *ctx, void (*fn)(void *), void *arg,
+			       uint32_t *used)
+{
+	struct native *n = ctx;
+	size_t low = 0;
+
+	memset(infer_stack, TBR_PAINT, sizeof(infer_stack));
+	if (getcontext(&n->callee) < 0)
+		return -1;
+	n->callee.uc_stack.ss_sp = infer_stack;
+	n->callee.uc_stack.ss_size = sizeof(infer_stack);
+	n->callee.uc_link = &n->caller;
+	n->fn = fn;
+	n->arg = arg;
+	makecontext(&n->callee, trampoline, 0);
+	if (swapcontext(&n->caller, &n->callee) < 0)
+		return -1;
+	while (low < sizeof(infer_stack) && infer_stack[low] == TBR_PAINT)
+		low++;
+	*used = (uint32_t)(sizeof(infer_stack) - low);
+	return 0;
+}
+
+static const struct tbr_port native_port = {
+	.read = native_read,
+	.write = native_write,
+	.ticks = native_ticks,
+	.timestamp = NULL, /* the virtual timestamp line comes with power/ */
+	.run_on_stack = native_run_on_stack,
+	.reset = NULL,     /* a process restart is the harness's job */
+	.ctx = &g_native,
+};
+
+/* ----------------------------------------------------------------------
+ * Workloads, wrapped so that faults can be injected into an inference
+ */
+#define MAX_WL 16
+static struct tb_workload wrapped[MAX_WL];
+static const struct tb_workload *wrapped_list[MAX_WL + 1];
+
+static int faulty_invoke(const struct tb_workload *wl, const void *in,
+			 void *out, void *arena, size_t arena_size)
+{
+	struct faults *f = &g_native.f;
+	const struct tb_workload *real = tb_workload_by_id(wl->id);
+
+	if (f->die_after >= 0 && f->invocations >= f->die_after)
+		_exit(3);
+	if (f->hang_after >= 0 && f->invocations >= f->hang_after)
+		for (;;)
+			pause();
+	f->invocations++;
+	if (f->slow_ms > 0) {
+		struct timespec ts = { f->slow_ms / 1000, (f->slow_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return real->invoke(real, in, out, arena, arena_size);
+}
+
+static const struct tb_workload *const *workload_list(int faulty)
+{
+	unsigned i;
+
+	if (!faulty)
+		return tb_workloads;
+	for (i = 0; tb_workloads[i] && i < MAX_WL; i++) {
+		wrapped[i] = *tb_workloads[i];
+		wrapped[i].invoke = faulty_invoke;
+		wrapped_list[i] = &wrapped[i];
+	}
+	wrapped_list[i] = NULL;
+	return wrapped_list;
+}
+
+/* ----------------------------------------------------------------------
+ * Set-up
+ */
+static int set_raw(int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &t) < 0)
+		return -1;
+	cfmakeraw(&t);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	return tcsetattr(fd, TCSANOW, &t);
+}
+
+static int open_pty(void)
+{
+	int fd = posix_openpt(O_RDWR | O_NOCTTY);
+	char name[128];
+
+	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 ||
+	    ptsname_r(fd, name, sizeof(name)) != 0) {
+		perror("tinybench-runner-native: pty");
+		return -1;
+	}
+	printf("%s\n", name);
+	fflush(stdout);
+	return fd;
+}
+
+static long parse_long(const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0) {
+		fprintf(stderr, "tinybench-runner-native: bad number '%s' for %s\n", s, what);
+		exit(2);
+	}
+	return v;
+}
+
+static int parse_fault(struct faults *f, const char *s)
+{
+	if (!strncmp(s, "die-after=", 10))
+		f->die_after = parse_long(s + 10, "die-after");
+	else if (!strncmp(s, "hang-after=", 11))
+		f->hang_after = parse_long(s + 11, "hang-after");
+	else if (!strcmp(s, "silent"))
+		f->silent = 1;
+	else if (!strncmp(s, "corrupt-every=", 14))
+		f->corrupt_every = parse_long(s + 14, "corrupt-every");
+	else if (!strcmp(s, "noise"))
+		f->noise = 1;
+	else if (!strncmp(s, "slow=", 5))
+		f->slow_ms = parse_long(s + 5, "slow");
+	else
+		return -1;
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tinybench-runner-native (--port TTY | --pty) [--board NAME]\n"
+		"                               [--fault SPEC]...\n"
+		"The tinybench device runner as a host process (board 'sim').\n"
+		"  --port TTY    serve the protocol on an existing tty or pty slave\n"
+		"  --pty         create a pty, print its slave path, serve on it\n"
+		"  --board NAME  board name reported in HELLO (default: sim)\n"
+		"  --fault SPEC  test hook: die-after=N, hang-after=N, silent,\n"
+		"                corrupt-every=K, noise, slow=MS\n");
+}
+
+static void host_cpu(char *buf, size_t len)
+{
+	struct utsname u;
+
+	if (uname(&u) == 0)
+		snprintf(buf, len, "%s", u.machine);
+	else
+		snprintf(buf, len, "unknown");
+}
+
+int main(int argc, char **argv)
+{
+	const char *port = NULL, *board = "sim";
+	struct tbr_config cfg = { 0 };
+	static struct tbr runner;
+	int use_pty = 0, faulty = 0;
+	char cpu[TBP_STR_CPU + 1];
+
+	g_native.f.die_after = -1;
+	g_native.f.hang_after = -1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+			port = argv[++i];
+		} else if (!strcmp(argv[i], "--pty")) {
+			use_pty = 1;
+		} else if (!strcmp(argv[i], "--board") && i + 1 < argc) {
+			board = argv[++i];
+		} else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
+			if (parse_fault(&g_native.f, argv[++i]) < 0) {
+				fprintf(stderr, "tinybench-runner-native: unknown fault '%s'\n", argv[i]);
+				return 2;
+			}
+			faulty = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "tinybench-runner-native: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!port == !use_pty) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	g_native.fd = use_pty ? open_pty() : open(port, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (g_native.fd < 0) {
+		if (!use_pty)
+			fprintf(stderr, "tinybench-runner-native: cannot open %s: %s\n",
+				port, strerror(errno));
+		return 1;
+	}
+	if (set_raw(g_native.fd) < 0) {
+		fprintf(stderr, "tinybench-runner-native: cannot set raw mode: %s\n",
+			strerror(errno));
+		return 1;
+	}
+
+	host_cpu(cpu, sizeof(cpu));
+	cfg.board = board;
+	cfg.cpu = cpu;
+	cfg.build_id = TB_BUILD_ID;
+	cfg.clock_hz = 0;
+	cfg.timer_hz = 1000000000u;
+	cfg.caps = TBP_CAP_PER_INFERENCE;
+	cfg.window = 8;
+	cfg.stack_size = sizeof(infer_stack);
+	cfg.input = input_buf;
+	cfg.input_cap = sizeof(input_buf);
+	cfg.arena = arena_buf;
+	cfg.arena_size = sizeof(arena_buf);
+	cfg.output = output_buf;
+	cfg.output_cap = sizeof(output_buf);
+	cfg.rx = rx_buf;
+	cfg.rx_cap = sizeof(rx_buf);
+	cfg.payload = payload_buf;
+	cfg.payload_cap = sizeof(payload_buf);
+	cfg.tx = tx_buf;
+	cfg.tx_cap = sizeof(tx_buf);
+	cfg.workloads = workload_list(faulty);
+	if (tbr_init(&runner, &cfg, &native_port) < 0) {
+		fprintf(stderr, "tinybench-runner-native: bad runner configuration\n");
+		return 1;
+	}
+	/* Returns only when the host closes its end. */
+	tbr_run(&runner);
+	return 0;
+}

@@ -1,0 +1,322 @@
+/*
+ * cmd_results.c - `tinybench results` and `tinybench export`.
+ */
+#include "tb_cli.h"
+#include "tb_export.h"
+#include "tb_json.h"
+#include "tb_stats.h"
+#include "tb_store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sel {
+	const char *db;
+	struct tb_store_filter f;
+	int json;
+	const char *format;
+	const char *output;
+};
+
+enum { OPT_DB = 256, OPT_JSON, OPT_RUN, OPT_FORMAT };
+
+static int parse_sel(const char *cmd, int argc, char **argv, struct sel *s,
+		     void (*usage)(FILE *))
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "board", required_argument, NULL, 'b' },
+		{ "workload", required_argument, NULL, 'w' },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	long v;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:w:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DB: s->db = optarg; break;
+		case 'b': s->f.board = optarg; break;
+		case 'w': s->f.workload = optarg; break;
+		case OPT_JSON: s->json = 1; break;
+		case OPT_FORMAT: s->format = optarg; break;
+		case 'o': s->output = optarg; break;
+		case OPT_RUN:
+			if (tb_cli_parse_int(optarg, 1, __LONG_MAX__, &v) < 0)
+				return tb_cli_usage_error(cmd, "--run '%s': expected a run id", optarg);
+			s->f.run_id = v;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: return tb_cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		return tb_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* Open an existing database: reading never creates one. */
+static int open_store(const struct sel *s, struct tb_store **st, struct tb_error *err)
+{
+	char path[4096];
+	int rc;
+
+	if (s->db) {
+		snprintf(path, sizeof(path), "%s", s->db);
+	} else {
+		rc = tb_store_default_path(path, sizeof(path), err);
+		if (rc < 0)
+			return rc;
+	}
+	if (access(path, F_OK) < 0)
+		return tb_error_set(err, TB_ERR_NOTFOUND,
+				    "no results database at %s (run `tinybench run` first, or pass --db)",
+				    path);
+	return tb_store_open(path, st, err);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void results_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tinybench results [--db FILE] [--board B] [--workload W]\n"
+		"                         [--run ID] [--json]\n"
+		"\n"
+		"One line per stored run: median/min/max/p90 of the trials' mean latency,\n"
+		"throughput, and the peak stack and arena of the run.\n");
+}
+
+/* Runs are listed from the trials (which carry the figures). */
+struct run_acc {
+	int64_t id;
+	char started[32];
+	char board[64];
+	char workload[32];
+	char status[16];
+	char timing[48];
+	char reason[160];
+	double lat[1024];
+	size_t n;
+	int64_t stack;
+	int64_t arena;
+};
+
+struct results_ctx {
+	struct tb_store *st;
+	struct tb_json *j;
+	struct run_acc acc;
+	int rows;
+};
+
+static void flush_run(struct results_ctx *c)
+{
+	struct run_acc *a = &c->acc;
+	struct tb_stats s = { 0 };
+	double scratch[1024];
+
+	if (!a->id)
+		return;
+	if (a->n)
+		tb_stats_summary(a->lat, a->n, scratch, &s, NULL);
+	c->rows++;
+	if (c->j) {
+		tb_json_begin_object(c->j);
+		tb_json_key_int(c->j, "run_id", a->id);
+		tb_json_key_string(c->j, "started", a->started);
+		tb_json_key_string(c->j, "board", a->board);
+		tb_json_key_string(c->j, "workload", a->workload);
+		tb_json_key_string(c->j, "status", a->status);
+		tb_json_key_string(c->j, "reason", a->reason[0] ? a->reason : NULL);
+		tb_json_key_int(c->j, "trials", (int64_t)a->n);
+		tb_json_key_double(c->j, "latency_median_ms", a->n ? s.median : NAN);
+		tb_json_key_double(c->j, "latency_min_ms", a->n ? s.min : NAN);
+		tb_json_key_double(c->j, "latency_max_ms", a->n ? s.max : NAN);
+		tb_json_key_double(c->j, "latency_p90_ms", a->n ? s.p90 : NAN);
+		tb_json_key_int(c->j, "stack_peak_bytes", a->stack);
+		tb_json_key_int(c->j, "arena_peak_bytes", a->arena);
+		tb_json_key_string(c->j, "timing_method", a->timing);
+		tb_json_end_object(c->j);
+	} else if (a->n) {
+		printf("%5lld  %-19s %-12s %-8s %-11s %6zu %10.4f %10.4f %10.4f %10.4f %9.1f %8lld %8lld\n",
+		       (long long)a->id, a->started, a->board, a->workload, a->status, a->n,
+		       s.median, s.min, s.max, s.p90, 1000.0 / s.median,
+		       (long long)a->stack, (long long)a->arena);
+	} else {
+		printf("%5lld  %-19s %-12s %-8s %-11s %6d %10s %10s %10s %10s %9s %8s %8s  %s\n",
+		       (long long)a->id, a->started, a->board, a->workload, a->status, 0,
+		       "-", "-", "-", "-", "-", "-", "-", a->reason);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static int on_run(const struct tb_run *run, void *user)
+{
+	struct results_ctx *c = user;
+	struct run_acc *a = &c->acc;
+
+	flush_run(c);
+	a->id = run->id;
+	fmt_time(run->info.started_at, a->started, sizeof(a->started));
+	snprintf(a->board, sizeof(a->board), "%s", run->info.board);
+	snprintf(a->workload, sizeof(a->workload), "%s", run->info.workload);
+	snprintf(a->status, sizeof(a->status), "%s", tb_store_run_status_name(run->status));
+	snprintf(a->timing, sizeof(a->timing), "%s",
+		 run->info.timing_method ? run->info.timing_method : "");
+	snprintf(a->reason, sizeof(a->reason), "%s", run->reason ? run->reason : "");
+	return 0;
+}
+
+static int on_trial(const struct tb_run *run, const struct tb_trial *t, void *user)
+{
+	struct results_ctx *c = user;
+	struct run_acc *a = &c->acc;
+
+	(void)run;
+	if (t->status != TB_TRIAL_OK || isnan(t->latency_ms))
+		return 0;
+	if (a->n < sizeof(a->lat) / sizeof(a->lat[0]))
+		a->lat[a->n++] = t->latency_ms;
+	if (t->stack_peak > a->stack)
+		a->stack = t->stack_peak;
+	if (t->arena_peak > a->arena)
+		a->arena = t->arena_peak;
+	return 0;
+}
+
+/* Per run: its trials, then the line.  Two walks keep the store API
+ * simple; result sets are small. */
+static int list_run(const struct tb_run *run, void *user)
+{
+	struct results_ctx *c = user;
+	struct tb_store_filter f = { .run_id = run->id };
+	struct tb_error err;
+
+	on_run(run, c);
+	return tb_store_trials_foreach(c->st, &f, on_trial, c, &err) < 0 ? -1 : 0;
+}
+
+int tb_cmd_results(int argc, char **argv)
+{
+	struct results_ctx *c;
+	struct tb_error err = { 0 };
+	struct sel s = { 0 };
+	int rc;
+
+	rc = parse_sel("results", argc, argv, &s, results_usage);
+	if (rc >= 0)
+		return rc;
+	if (s.format || s.output)
+		return tb_cli_usage_error("results", "--format/-o belong to `tinybench export`");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return 4;
+	rc = open_store(&s, &c->st, &err);
+	if (rc < 0)
+		goto out;
+	if (s.json) {
+		c->j = tb_json_new(stdout, 1);
+		tb_json_begin_array(c->j);
+	} else {
+		printf("%5s  %-19s %-12s %-8s %-11s %6s %10s %10s %10s %10s %9s %8s %8s\n",
+		       "run", "started", "board", "workload", "status", "trials",
+		       "median ms", "min ms", "max ms", "p90 ms", "inf/s",
+		       "stack B", "arena B");
+	}
+	rc = tb_store_runs_foreach(c->st, &s.f, list_run, c, &err);
+	if (rc > 0 || rc == -1)
+		rc = tb_error_set(&err, TB_ERR_DB, "reading trials failed");
+	flush_run(c);
+	if (c->j) {
+		tb_json_end_array(c->j);
+		tb_json_free(c->j);
+	} else if (rc == 0 && c->rows == 0) {
+		printf("(no runs match)\n");
+	}
+out:
+	if (rc < 0)
+		rc = tb_cli_fail(&err);
+	tb_store_close(c->st);
+	free(c);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void export_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tinybench export --format csv [-o FILE] [--db FILE]\n"
+		"                        [--board B] [--workload W] [--run ID]\n"
+		"\n"
+		"Write stored trials as CSV (RFC 4180): a header row, then one row per\n"
+		"trial with its run's fields.  Columns are listed in docs/EXPORT.md.\n"
+		"Without -o the CSV goes to stdout.  With -o the file is written\n"
+		"under a temporary name and renamed when complete.\n");
+}
+
+int tb_cmd_export(int argc, char **argv)
+{
+	struct tb_store *st = NULL;
+	struct tb_error err = { 0 };
+	struct sel s = { 0 };
+	char tmp[4096];
+	FILE *out = stdout;
+	int rc;
+
+	rc = parse_sel("export", argc, argv, &s, export_usage);
+	if (rc >= 0)
+		return rc;
+	if (!s.format)
+		return tb_cli_usage_error("export", "--format is required (csv)");
+	if (strcmp(s.format, "csv"))
+		return tb_cli_usage_error("export", "--format '%s': supported formats: csv",
+					  s.format);
+	if (s.json)
+		return tb_cli_usage_error("export", "--json does not apply; use --format");
+	rc = open_store(&s, &st, &err);
+	if (rc < 0)
+		goto out;
+	if (s.output && strcmp(s.output, "-")) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s.output, (long)getpid());
+		out = fopen(tmp, "w");
+		if (!out) {
+			rc = tb_error_set(&err, TB_ERR_IO, "cannot write '%s': %s", s.output,
+					  strerror(errno));
+			goto out;
+		}
+	}
+	rc = tb_export_csv(st, &s.f, out, &err);
+	if (out != stdout) {
+		if (fclose(out) != 0 && rc == 0)
+			rc = tb_error_set(&err, TB_ERR_IO, "writing '%s': %s", s.output,
+					  strerror(errno));
+		if (rc == 0 && rename(tmp, s.output) < 0)
+			rc = tb_error_set(&err, TB_ERR_IO, "cannot rename to '%s': %s",
+					  s.output, strerror(errno));
+		if (rc < 0)
+			unlink(tmp);
+	}
+out:
+	tb_store_close(st);
+	return rc < 0 ? tb_cli_fail(&err) : 0;
+}

@@ -1,0 +1,139 @@
+/*
+ * main.c - `tinybench`: subcommand dispatch and shared CLI helpers.
+ */
+#include "tb_cli.h"
+#include "tb_build_id.h"
+#include "tb_config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile sig_atomic_t tb_cli_cancel;
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "run",       tb_cmd_run,       "run a workload on a board and store the trials" },
+	{ "boards",    tb_cmd_boards,    "list known boards and the serial ports found" },
+	{ "workloads", tb_cmd_workloads, "list the built-in workloads" },
+	{ "results",   tb_cmd_results,   "list stored runs with their figures" },
+	{ "export",    tb_cmd_export,    "export stored trials (CSV)" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tinybench <command> [options]\n"
+		"\n"
+		"TinyML benchmarking harness: latency, memory and energy of models on\n"
+		"microcontrollers, stored in SQLite for comparison.\n"
+		"\n"
+		"commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out,
+		"\n"
+		"`tinybench <command> --help` describes a command.\n"
+		"  --version  print the version and exit\n"
+		"\n"
+		"example: tinybench run --board sim --workload kws\n"
+		"exit codes: 0 ok, 1 run failed, 2 usage/bad input, 3 not found,\n"
+		"            4 I/O or database error, 5 busy, 130 interrupted\n");
+}
+
+int tb_cli_fail(const struct tb_error *err)
+{
+	fprintf(stderr, "tinybench: %s\n", err->msg[0] ? err->msg : tb_strerror(err->code));
+	return tb_exit_code(err->code);
+}
+
+int tb_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tinybench %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'tinybench %s --help'.\n", cmd);
+	return 2;
+}
+
+int tb_cli_parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int tb_cli_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	/* A second Ctrl-C while stopping means: stop now. */
+	if (tb_cli_cancel)
+		_Exit(130);
+	tb_cli_cancel = 1;
+}
+
+void tb_cli_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("tinybench %s (build %s)\n", TB_VERSION, TB_BUILD_ID);
+		return 0;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "tinybench: unknown command '%s'; commands:", argv[1]);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fprintf(stderr, "\nTry 'tinybench --help'.\n");
+	return 2;
+}

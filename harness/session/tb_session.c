@@ -1,0 +1,766 @@
+/*
+ * tb_session.c - connect to a board, calibrate, run and store trials.
+ */
+#include "tb_session.h"
+#include "tb_build_id.h"
+#include "tb_config.h"
+#include "tb_json.h"
+#include "tb_sim_spawn.h"
+#include "tb_transport.h"
+#include "tb_workload.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <math.h>
+#include <sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct tb_conn {
+	struct tb_transport *t;
+	struct tb_sim *sim;      /* spawned runner, or NULL */
+	struct tb_link *link;
+	struct tbp_hello_rsp caps;
+	char port[256];
+	char runner_status[256];
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void tb_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* ----------------------------------------------------------------------
+ * Workloads: names and aliases
+ */
+static const struct {
+	const char *alias;
+	const char *name;
+} aliases[] = {
+	{ "kws", "kws01" }, { "vww", "vww01" }, { "ad", "ad01" }, { "ic", "ic01" },
+};
+
+const struct tb_workload *tb_session_find_workload(const char *name,
+						   char *names, size_t len)
+{
+	const struct tb_workload *wl = tb_workload_by_name(name);
+	size_t pos = 0;
+
+	for (size_t i = 0; !wl && i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(name, aliases[i].alias))
+			wl = tb_workload_by_name(aliases[i].name);
+	if (!names || !len)
+		return wl;
+	names[0] = '\0';
+	for (unsigned i = 0; tb_workloads[i]; i++) {
+		const char *alias = NULL;
+
+		for (size_t k = 0; k < sizeof(aliases) / sizeof(aliases[0]); k++)
+			if (!strcmp(aliases[k].name, tb_workloads[i]->name))
+				alias = aliases[k].alias;
+		pos += (size_t)snprintf(names + (pos < len ? pos : len),
+					pos < len ? len - pos : 0, "%s%s%s%s%s",
+					i ? ", " : "", tb_workloads[i]->name,
+					alias ? " (" : "", alias ? alias : "",
+					alias ? ")" : "");
+	}
+	return wl;
+}
+
+/* ----------------------------------------------------------------------
+ * Connections
+ */
+static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o,
+			  struct tb_conn *c, struct tb_error *err)
+{
+	char path[4096];
+	int rc;
+
+	switch (b->transport) {
+	case TB_BOARD_TRANSPORT_SIM:
+		if (o->port) {
+			/* A runner someone started with --pty: talk to it. */
+			snprintf(c->port, sizeof(c->port), "%s", o->port);
+			return tb_transport_tty_open(o->port, 0, &c->t, err);
+		}
+		rc = tb_runner_locate(b->runner, path, sizeof(path), err);
+		if (rc < 0)
+			return rc;
+		rc = tb_sim_spawn(path, o->runner_args, &c->sim, err);
+		if (rc < 0)
+			return rc;
+		c->t = tb_sim_transport(c->sim);
+		snprintf(c->port, sizeof(c->port), "pty (runner %s, pid %ld)", path,
+			 (long)tb_sim_pid(c->sim));
+		return TB_OK;
+	case TB_BOARD_TRANSPORT_SERIAL:
+		if (!o->port)
+			return tb_error_set(err, TB_ERR_ARG,
+					    "board '%s' is on a serial port: pass --port "
+					    "(see `tinybench boards` for the ports found)",
+					    b->name);
+		snprintf(c->port, sizeof(c->port), "%s", o->port);
+		return tb_transport_serial_open(o->port, b->baud, &c->t, err);
+	default:
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s': transport '%s' is not supported yet",
+				    b->name, tb_board_transport_name(b->transport));
+	}
+}
+
+const char *tb_conn_runner_status(struct tb_conn *c)
+{
+	const char *text = NULL;
+	bool exited = false;
+
+	if (!c || !c->sim)
+		return NULL;
+	/* Give a dying runner a moment to be reaped. */
+	for (int i = 0; i < 20; i++) {
+		if (tb_sim_status(c->sim, &exited, &text) == 0 && exited)
+			break;
+		usleep(10000);
+	}
+	if (!exited || !text)
+		return NULL;
+	snprintf(c->runner_status, sizeof(c->runner_status), "%s", text);
+	return c->runner_status;
+}
+
+/* After a link error: say that the runner died, if it did. */
+static int explain_link_error(struct tb_conn *c, int rc, struct tb_error *err)
+{
+	const char *st;
+
+	if (rc != TB_ERR_CLOSED && rc != TB_ERR_TIMEOUT && rc != TB_ERR_IO)
+		return rc;
+	st = tb_conn_runner_status(c);
+	if (st)
+		return tb_error_set(err, TB_ERR_CLOSED, "%s (%s)", st,
+				    err ? err->msg : "link lost");
+	return rc;
+}
+
+int tb_session_connect(const struct tb_board *b, const struct tb_conn_opts *o,
+		       struct tb_conn **out, struct tb_error *err)
+{
+	struct tb_link_config lc = { 0 };
+	struct tb_conn *c;
+	int rc;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
+	rc = open_transport(b, o, c, err);
+	if (rc < 0)
+		goto out_free;
+	lc.bytes_per_sec = b->baud / 10;
+	lc.hello_timeout_ms = o->hello_timeout_ms;
+	lc.cancel = o->cancel;
+	rc = tb_link_new(c->t, &lc, &c->link, err);
+	if (rc < 0)
+		goto out_free;
+	rc = tb_link_hello(c->link, &c->caps, err);
+	if (rc < 0) {
+		rc = explain_link_error(c, rc, err);
+		tb_error_prefix(err, "board '%s' on %s: ", b->name, c->port);
+		goto out_free;
+	}
+	*out = c;
+	return TB_OK;
+
+out_free:
+	tb_conn_free(c);
+	return rc;
+}
+
+void tb_conn_free(struct tb_conn *c)
+{
+	if (!c)
+		return;
+	tb_link_free(c->link);
+	if (c->sim)
+		tb_sim_free(c->sim); /* closes its transport too */
+	else if (c->t)
+		tb_transport_close(c->t);
+	free(c);
+}
+
+struct tb_link *tb_conn_link(struct tb_conn *c)
+{
+	return c->link;
+}
+
+const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c)
+{
+	return &c->caps;
+}
+
+const char *tb_conn_port(const struct tb_conn *c)
+{
+	return c->port;
+}
+
+/* ----------------------------------------------------------------------
+ * Inputs
+ */
+static int read_input_file(const char *path, const struct tb_workload *wl,
+			   uint8_t *buf, struct tb_error *err)
+{
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
+				    "input file '%s': %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return tb_error_set(err, TB_ERR_FORMAT,
+				    "input file '%s' is not a regular file", path);
+	}
+	if ((uint64_t)st.st_size != wl->input_size) {
+		fclose(f);
+		return tb_error_set(err, TB_ERR_FORMAT,
+				    "input file '%s' has %lld bytes; workload %s takes "
+				    "exactly %lu bytes",
+				    path, (long long)st.st_size, wl->name,
+				    (unsigned long)wl->input_size);
+	}
+	n = fread(buf, 1, wl->input_size, f);
+	fclose(f);
+	if (n != wl->input_size)
+		return tb_error_set(err, TB_ERR_IO, "input file '%s': short read", path);
+	return TB_OK;
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	SHA2_CTX ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, data, len);
+	SHA256Final(d, &ctx);
+	tb_hex(d, sizeof(d), out);
+}
+
+/* ----------------------------------------------------------------------
+ * The run
+ */
+struct run {
+	const struct tb_run_opts *o;
+	struct tb_run_result *res;
+	const struct tb_board *board;
+	const struct tb_workload *wl;
+	const struct tbp_workload_info *dev_wl;
+	struct tb_conn *conn;
+	struct tb_store *store;
+	uint8_t *input;        /* input_size bytes */
+	uint8_t *expected;     /* host reference output */
+	void *arena;           /* for the host reference */
+	int loaded_seed;       /* seed of the input on the device, -1 none */
+	int check_outputs;     /* device model == host model */
+	double t0;
+};
+
+static void progress(struct run *r, enum tb_phase ph, int trial)
+{
+	struct tb_progress p = {
+		.phase = ph,
+		.trial = trial,
+		.trials = r->res->trials_planned,
+		.inferences = r->res->inferences,
+		.elapsed_s = mono_s() - r->t0,
+	};
+
+	if (r->res->inferences && r->res->latency_ms.n == 0 && r->res->n_trials == 0)
+		p.est_trial_s = r->o->min_time_s;
+	if (r->o->progress)
+		r->o->progress(&p, r->o->user);
+}
+
+/* Put the input of trial k on the device: a file (same for all trials)
+ * or the deterministic test input with seed k + 1. */
+static int load_input(struct run *r, int k, struct tb_upload_stats *st,
+		      struct tb_error *err)
+{
+	int seed = r->o->input_path ? 0 : k + 1;
+	int rc;
+
+	if (r->loaded_seed == seed)
+		return TB_OK;
+	if (r->o->input_path) {
+		rc = read_input_file(r->o->input_path, r->wl, r->input, err);
+	} else {
+		rc = tb_workload_test_input(r->wl, (uint32_t)seed, r->input,
+					    r->wl->input_size);
+		if (rc < 0)
+			rc = tb_error_set(err, TB_ERR_ARG,
+					  "cannot make a test input for %s", r->wl->name);
+	}
+	if (rc < 0)
+		return rc;
+	rc = tb_link_upload(tb_conn_link(r->conn), r->input, r->wl->input_size, st, err);
+	if (rc < 0)
+		return explain_link_error(r->conn, rc, err);
+	r->loaded_seed = seed;
+	if (r->check_outputs) {
+		rc = r->wl->invoke(r->wl, r->input, r->expected, r->arena,
+				   r->wl->arena_size);
+		if (rc < 0)
+			return tb_error_set(err, TB_ERR_ARG,
+					    "host reference of %s failed (%d)",
+					    r->wl->name, rc);
+	}
+	return TB_OK;
+}
+
+static double ticks_ms(const struct run *r, uint64_t ticks)
+{
+	return (double)ticks * 1000.0 / (double)r->res->caps.timer_hz;
+}
+
+static int infer(struct run *r, uint32_t count, uint32_t warmups, int timeout_ms,
+		 struct tbp_infer_rsp *rsp, struct tb_error *err)
+{
+	struct tbp_infer q = {
+		.workload_id = r->dev_wl->id,
+		.count = count,
+		.warmups = warmups,
+		.flags = (r->res->caps.flags & TBP_CAP_PER_INFERENCE) ?
+			 TBP_INFER_PER_INFERENCE : 0,
+	};
+	int rc = tb_link_infer(tb_conn_link(r->conn), &q, timeout_ms, rsp, err);
+
+	return rc < 0 ? explain_link_error(r->conn, rc, err) : rc;
+}
+
+/* Time budget for count + warmups inferences of est_s seconds each. */
+static int infer_timeout(const struct run *r, uint64_t n, double est_s)
+{
+	double ms;
+
+	if (r->o->infer_timeout_ms > 0)
+		return r->o->infer_timeout_ms;
+	ms = 3.0 * (double)n * est_s * 1000.0 + 5000.0;
+	return ms > 3600e3 ? 3600000 : (int)ms;
+}
+
+/* Find N: grow a probe tenfold until it lasts >= 5 % of min_time, then
+ * scale to min_time with 5 % headroom. */
+static int calibrate(struct run *r, struct tb_error *err)
+{
+	double min_time = r->o->min_time_s, per_s = 0;
+	struct tbp_infer_rsp rsp;
+	uint64_t count = 1;
+	int rc;
+
+	progress(r, TB_PHASE_CALIBRATE, 0);
+	for (;;) {
+		rc = infer(r, (uint32_t)count, 1,
+			   r->o->infer_timeout_ms > 0 ? r->o->infer_timeout_ms :
+			   (per_s > 0 ? infer_timeout(r, count + 1, per_s) : 60000),
+			   &rsp, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "calibration: ");
+		per_s = ticks_ms(r, rsp.total_ticks) / 1000.0 / (double)count;
+		if (per_s * (double)count >= min_time * 0.05 || count >= 100000000)
+			break;
+		count *= 10;
+	}
+	count = (uint64_t)ceil(min_time * 1.05 / per_s);
+	if (count < 1)
+		count = 1;
+	if (count > UINT32_MAX / 2)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "a %.1f s trial would need %llu inferences; lower --min-time",
+				    min_time, (unsigned long long)count);
+	r->res->inferences = (uint32_t)count;
+	if (r->o->warmups >= 0) {
+		r->res->warmups = (uint32_t)r->o->warmups;
+	} else {
+		uint64_t w = count / 10;
+
+		r->res->warmups = (uint32_t)(w < 1 ? 1 : (w > 10 ? 10 : w));
+	}
+	return TB_OK;
+}
+
+static int run_trial(struct run *r, int k, struct tb_error *err)
+{
+	struct tb_trial_result *tr = &r->res->trials[k];
+	struct tb_trial *t = &tr->t;
+	struct tbp_infer_rsp rsp;
+	double per_s;
+	int rc;
+
+	memset(tr, 0, sizeof(*tr));
+	rc = load_input(r, k, k == 0 ? &r->res->upload : NULL, err);
+	if (rc < 0)
+		return rc;
+	progress(r, TB_PHASE_TRIAL, k);
+	for (;;) {
+		per_s = r->o->min_time_s / r->res->inferences;
+		t->started_at = wall_ms();
+		rc = infer(r, r->res->inferences, r->res->warmups,
+			   infer_timeout(r, (uint64_t)r->res->inferences + r->res->warmups,
+					 per_s), &rsp, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "trial %d: ", k + 1);
+		t->ended_at = wall_ms();
+		tr->duration_s = ticks_ms(r, rsp.total_ticks) / 1000.0;
+		/* A trial must last min_time (MLPerf Tiny's rule): if the
+		 * device sped up, grow N and measure this trial again. */
+		if (tr->duration_s >= r->o->min_time_s)
+			break;
+		r->res->inferences = (uint32_t)ceil(r->res->inferences *
+						    r->o->min_time_s * 1.05 /
+						    tr->duration_s);
+	}
+	t->idx = k;
+	t->inferences = rsp.count;
+	t->warmups = r->res->warmups;
+	t->ticks = rsp.total_ticks;
+	t->timer_hz = r->res->caps.timer_hz;
+	t->latency_ms = ticks_ms(r, rsp.total_ticks) / rsp.count;
+	t->inf_min_ms = rsp.max_ticks ? ticks_ms(r, rsp.min_ticks) : NAN;
+	t->inf_max_ms = rsp.max_ticks ? ticks_ms(r, rsp.max_ticks) : NAN;
+	t->stack_peak = rsp.stack_used;
+	t->stack_size = rsp.stack_size;
+	t->arena_peak = rsp.arena_used;
+	t->arena_size = rsp.arena_size;
+	sha256_hex(r->input, r->wl->input_size, tr->input_hash);
+	t->input_hash = tr->input_hash;
+	memcpy(tr->output, rsp.output, rsp.output_len);
+	t->output = tr->output;
+	t->output_len = rsp.output_len;
+	t->output_check = TB_OUTPUT_UNCHECKED;
+	if (r->check_outputs) {
+		r->res->output_checked++;
+		if (memcmp(rsp.output, r->expected, rsp.output_len)) {
+			t->output_check = TB_OUTPUT_MISMATCH;
+			r->res->output_mismatch++;
+		} else {
+			t->output_check = TB_OUTPUT_MATCH;
+		}
+	}
+	t->status = TB_TRIAL_OK;
+	rc = tb_store_trial_add(r->store, r->res->run_id, t, err);
+	if (rc < 0)
+		return rc;
+	r->res->n_trials = k + 1;
+	return TB_OK;
+}
+
+static void summarise(struct tb_run_result *res)
+{
+	double v[1024], scratch[1024];
+	size_t n = 0;
+
+	res->stack_peak = 0;
+	res->arena_peak = 0;
+	for (int i = 0; i < res->n_trials; i++) {
+		if (n < 1024)
+			v[n++] = res->trials[i].t.latency_ms;
+		if (res->trials[i].t.stack_peak > res->stack_peak)
+			res->stack_peak = res->trials[i].t.stack_peak;
+		if (res->trials[i].t.arena_peak > res->arena_peak)
+			res->arena_peak = res->trials[i].t.arena_peak;
+	}
+	memset(&res->latency_ms, 0, sizeof(res->latency_ms));
+	if (n && tb_stats_summary(v, n, scratch, &res->latency_ms, NULL) == 0)
+		res->throughput = 1000.0 / res->latency_ms.median;
+}
+
+static char *params_json(const struct run *r)
+{
+	const struct tb_run_opts *o = r->o;
+	struct tb_json *j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	j = tb_json_new(f, 0);
+	tb_json_begin_object(j);
+	tb_json_key_int(j, "trials", r->res->trials_planned);
+	tb_json_key_double(j, "min_time_s", o->min_time_s);
+	if (o->warmups >= 0)
+		tb_json_key_int(j, "warmups", o->warmups);
+	else
+		tb_json_key_string(j, "warmups", "auto");
+	if (o->infer_timeout_ms > 0)
+		tb_json_key_int(j, "timeout_ms", o->infer_timeout_ms);
+	tb_json_key_string(j, "profile", o->profile == TB_PROFILE_MLPERF ? "mlperf" : "default");
+	tb_json_key_string(j, "input", o->input_path ? o->input_path : "test-input seeds 1..trials");
+	tb_json_key_int(j, "timer_hz", r->res->caps.timer_hz);
+	tb_json_key_int(j, "stack_size", r->res->caps.stack_size);
+	tb_json_key_int(j, "arena_size", r->res->caps.arena_size);
+	tb_json_key_int(j, "max_payload", r->res->caps.max_payload);
+	tb_json_key_int(j, "window", r->res->caps.window);
+	tb_json_end_object(j);
+	tb_json_free(j);
+	fclose(f);
+	return buf;
+}
+
+static int begin_run(struct run *r, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+	char host[256] = "";
+	char *params = params_json(r);
+	struct tb_run_info info = {
+		.board = r->board->name,
+		.board_cpu = res->caps.cpu,
+		.board_clock_hz = res->caps.clock_hz ? (int64_t)res->caps.clock_hz :
+			TB_STORE_UNKNOWN,
+		.timer_hz = res->caps.timer_hz,
+		.timing_method = res->timing_method,
+		.workload = r->wl->name,
+		.model_hash = res->model_hash,
+		.runner_version = res->caps.runner_version,
+		.runner_build_id = res->caps.build_id,
+		.protocol_version = res->caps.proto_version,
+		.harness_version = TB_VERSION,
+		.harness_build_id = TB_BUILD_ID,
+		.host = host,
+		.port = res->port,
+		.input_source = res->input_source,
+		.params_json = params,
+		.started_at = res->started_at,
+	};
+	int rc;
+
+	gethostname(host, sizeof(host) - 1);
+	rc = tb_store_run_begin(r->store, &info, &res->run_id, err);
+	free(params);
+	return rc;
+}
+
+static int setup(struct run *r, struct tb_board_registry **reg, struct tb_error *err)
+{
+	const struct tb_run_opts *o = r->o;
+	struct tb_run_result *res = r->res;
+	char names[512];
+	int rc;
+
+	rc = tb_board_registry_new(reg, err);
+	if (rc < 0)
+		return rc;
+	rc = tb_board_registry_load_default(*reg, err);
+	if (rc < 0)
+		return rc;
+	rc = tb_board_registry_find(*reg, o->board, &r->board, err);
+	if (rc < 0)
+		return rc;
+	r->wl = tb_session_find_workload(o->workload, names, sizeof(names));
+	if (!r->wl)
+		return tb_error_set(err, TB_ERR_NOTFOUND,
+				    "unknown workload '%s'; known workloads: %s",
+				    o->workload, names);
+	if (o->input_path && access(o->input_path, R_OK) < 0)
+		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
+				    "input file '%s': %s", o->input_path, strerror(errno));
+	if (o->db_path) {
+		snprintf(res->db_path, sizeof(res->db_path), "%s", o->db_path);
+	} else {
+		rc = tb_store_default_path(res->db_path, sizeof(res->db_path), err);
+		if (rc < 0)
+			return rc;
+	}
+	/* Open the database before touching the board: a bad path fails
+	 * before anything is measured. */
+	return tb_store_open(res->db_path, &r->store, err);
+}
+
+/* Match the requested workload with the device's list. */
+static int check_device(struct run *r, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+	const struct tbp_hello_rsp *c = tb_conn_caps(r->conn);
+	char list[512] = "";
+	size_t pos = 0;
+
+	res->caps = *c;
+	for (unsigned i = 0; i < c->n_workloads; i++) {
+		if (!strcmp(c->workloads[i].name, r->wl->name))
+			r->dev_wl = &res->caps.workloads[i];
+		pos += (size_t)snprintf(list + pos, pos < sizeof(list) ? sizeof(list) - pos : 0,
+					"%s%s", i ? ", " : "", c->workloads[i].name);
+		if (pos >= sizeof(list))
+			pos = sizeof(list) - 1;
+	}
+	if (!r->dev_wl)
+		return tb_error_set(err, TB_ERR_NOTFOUND,
+				    "board '%s' does not have workload %s (it has: %s)",
+				    r->board->name, r->wl->name, c->n_workloads ? list : "none");
+	if (r->dev_wl->input_size != r->wl->input_size)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "device's %s takes %lu input bytes, the host's %lu",
+				    r->wl->name, (unsigned long)r->dev_wl->input_size,
+				    (unsigned long)r->wl->input_size);
+	tb_hex(r->dev_wl->model_hash, TBP_HASH_SIZE, res->model_hash);
+	/* Outputs can be checked when the device runs the model the host has. */
+	r->check_outputs = !memcmp(r->dev_wl->model_hash, r->wl->model_hash, TBP_HASH_SIZE) &&
+			   r->dev_wl->output_size == r->wl->output_size;
+	snprintf(res->board, sizeof(res->board), "%s", r->board->name);
+	snprintf(res->workload, sizeof(res->workload), "%s", r->wl->name);
+	snprintf(res->timing_method, sizeof(res->timing_method), "%s",
+		 (c->flags & TBP_CAP_TICKS_ARE_INSNS) ? "emulator-instructions" :
+		 tb_board_timing_name(r->board->timing));
+	snprintf(res->port, sizeof(res->port), "%s", tb_conn_port(r->conn));
+	snprintf(res->input_source, sizeof(res->input_source), "%s",
+		 r->o->input_path ? r->o->input_path : "tinybench test inputs (seed = trial)");
+	res->arena_planned = r->wl->arena_size;
+	res->macs = r->wl->macs;
+	return TB_OK;
+}
+
+static int alloc_buffers(struct run *r, struct tb_error *err)
+{
+	r->input = calloc(1, r->wl->input_size);
+	r->expected = calloc(1, r->wl->output_size);
+	r->arena = aligned_alloc(16, (r->wl->arena_size + 15) & ~15u);
+	r->res->trials = calloc((size_t)r->res->trials_planned, sizeof(*r->res->trials));
+	if (!r->input || !r->expected || !r->arena || !r->res->trials)
+		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
+	return TB_OK;
+}
+
+static void finish(struct run *r, int rc, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+	struct tb_error ferr;
+
+	res->ended_at = wall_ms();
+	if (rc == TB_OK && res->output_mismatch) {
+		rc = tb_error_set(err, TB_ERR_MISMATCH,
+				  "the device's output differed from the host reference in %d of %d trials",
+				  res->output_mismatch, res->output_checked);
+	}
+	if (rc == TB_OK)
+		res->status = TB_RUN_OK;
+	else if (rc == TB_ERR_INTERRUPTED)
+		res->status = TB_RUN_INTERRUPTED;
+	else
+		res->status = TB_RUN_FAILED;
+	if (rc != TB_OK)
+		snprintf(res->reason, sizeof(res->reason), "%s", err ? err->msg : tb_strerror(rc));
+	summarise(res);
+	if (res->run_id && r->store &&
+	    tb_store_run_finish(r->store, res->run_id, res->status,
+				rc == TB_OK ? NULL : res->reason, res->ended_at, &ferr) < 0 &&
+	    err && rc == TB_OK)
+		*err = ferr;
+}
+
+int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
+		   struct tb_error *err)
+{
+	struct tb_run_opts o = *opts;
+	struct tb_board_registry *reg = NULL;
+	struct run r = { .o = &o, .res = res, .loaded_seed = -1 };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (o.profile == TB_PROFILE_MLPERF) {
+		if (o.trials == 0)
+			o.trials = 5;
+		if (o.min_time_s < 10.0)
+			o.min_time_s = 10.0;
+	}
+	if (o.trials <= 0)
+		o.trials = 5;
+	if (o.min_time_s <= 0)
+		o.min_time_s = 1.0;
+	if (o.trials > 1000)
+		return tb_error_set(err, TB_ERR_ARG, "--trials %d: at most 1000", o.trials);
+	res->trials_planned = o.trials;
+	r.t0 = mono_s();
+	res->started_at = wall_ms();
+
+	rc = setup(&r, &reg, err);
+	if (rc < 0)
+		goto out;
+	rc = alloc_buffers(&r, err);
+	if (rc < 0)
+		goto out;
+	progress(&r, TB_PHASE_CONNECT, 0);
+	rc = tb_session_connect(r.board, &o.conn, &r.conn, err);
+	if (rc < 0)
+		goto out;
+	rc = check_device(&r, err);
+	if (rc < 0)
+		goto out;
+	/* Stored from here on: a failure below is recorded with its reason. */
+	rc = begin_run(&r, err);
+	if (rc < 0)
+		goto out;
+	/* The first input goes up before calibration so N is found on it. */
+	rc = load_input(&r, 0, &res->upload, err);
+	if (rc < 0)
+		goto out;
+	rc = calibrate(&r, err);
+	if (rc < 0)
+		goto out;
+	for (int k = 0; k < o.trials; k++) {
+		if (o.conn.cancel && *o.conn.cancel) {
+			rc = tb_error_set(err, TB_ERR_INTERRUPTED,
+					  "interrupted after %d of %d trials", k, o.trials);
+			break;
+		}
+		rc = run_trial(&r, k, err);
+		if (rc < 0)
+			break;
+	}
+	progress(&r, TB_PHASE_DONE, res->n_trials);
+out:
+	finish(&r, rc, err);
+	if (rc == TB_OK && res->status != TB_RUN_OK)
+		rc = TB_ERR_MISMATCH;
+	tb_conn_free(r.conn);
+	tb_store_close(r.store);
+	tb_board_registry_free(reg);
+	free(r.input);
+	free(r.expected);
+	free(r.arena);
+	return rc;
+}
+
+void tb_run_result_free(struct tb_run_result *res)
+{
+	if (!res)
+		return;
+	free(res->trials);
+	res->trials = NULL;
+}

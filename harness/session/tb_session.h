@@ -1,0 +1,144 @@
+/*
+ * tb_session.h - connecting to a board and running the measurement method.
+ *
+ * A connection is a transport (pty, serial port), the runner process when
+ * the board is `sim`, and a protocol link that has said HELLO.  A run is T
+ * trials, each of N timed inferences after W warm-ups, with N chosen so that
+ * a trial lasts at least min_time; every finished trial is stored at once
+ * (one transaction), so an interrupted or failed run keeps what it measured.
+ *
+ * Ownership: tb_session_connect() returns a connection the caller frees
+ * with tb_conn_free() (NULL accepted); it kills and reaps a spawned runner.
+ * A struct tb_run_result is filled by tb_session_run() and its heap parts
+ * are freed with tb_run_result_free().  Nothing here prints; progress is
+ * reported through the callback in the options.
+ */
+#ifndef TB_SESSION_H
+#define TB_SESSION_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "tb_board.h"
+#include "tb_err.h"
+#include "tb_link.h"
+#include "tb_stats.h"
+#include "tb_store.h"
+#include "tbp.h"
+
+enum tb_profile {
+	TB_PROFILE_DEFAULT = 0, /* --trials/--min-time as given */
+	TB_PROFILE_MLPERF  = 1, /* MLPerf Tiny: 5 trials of >= 10 s each */
+};
+
+struct tb_conn;
+
+struct tb_conn_opts {
+	const char *port;                /* NULL: spawn (sim) / auto-detect */
+	const char *const *runner_args;  /* extra runner arguments (sim) */
+	int hello_timeout_ms;            /* 0: default */
+	volatile sig_atomic_t *cancel;
+};
+
+/* Open the board's transport, start its runner if it is `sim`, say HELLO. */
+int tb_session_connect(const struct tb_board *board,
+		       const struct tb_conn_opts *o, struct tb_conn **out,
+		       struct tb_error *err);
+void tb_conn_free(struct tb_conn *c);
+
+struct tb_link *tb_conn_link(struct tb_conn *c);
+const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c);
+/* Port path or transport description ("pty /dev/pts/4 (spawned runner)"). */
+const char *tb_conn_port(const struct tb_conn *c);
+/* When a link error may mean the runner died: a description of how it
+ * ended ("runner exited with status 3"), or NULL if it still runs or the
+ * board has no runner process. */
+const char *tb_conn_runner_status(struct tb_conn *c);
+
+enum tb_phase {
+	TB_PHASE_CONNECT   = 0,
+	TB_PHASE_CALIBRATE = 1,
+	TB_PHASE_TRIAL     = 2,
+	TB_PHASE_DONE      = 3,
+};
+
+struct tb_progress {
+	enum tb_phase phase;
+	int trial;          /* 0-based index of the current trial */
+	int trials;
+	uint32_t inferences;/* N per trial once calibrated */
+	double est_trial_s; /* expected duration of a trial */
+	double elapsed_s;   /* since the run started */
+};
+
+struct tb_run_opts {
+	const char *board;
+	const char *workload;            /* name or alias ("kws") */
+	const char *input_path;          /* NULL: deterministic test inputs */
+	const char *db_path;             /* NULL: tb_store_default_path() */
+	int trials;                      /* 0: 5 */
+	double min_time_s;               /* 0: 1.0 */
+	int warmups;                     /* < 0: automatic */
+	enum tb_profile profile;
+	int infer_timeout_ms;            /* 0: derived from the calibration */
+	struct tb_conn_opts conn;
+	void (*progress)(const struct tb_progress *p, void *user);
+	void *user;
+};
+
+struct tb_trial_result {
+	struct tb_trial t;               /* as stored; pointers into this struct */
+	char input_hash[65];
+	uint8_t output[TBP_MAX_PAYLOAD];
+	double duration_s;               /* length of the timed window */
+};
+
+struct tb_run_result {
+	int64_t run_id;                  /* 0 if the run was never stored */
+	char db_path[4096];
+	char board[TBP_STR_BOARD + 1];
+	char workload[TBP_STR_WL_NAME + 1];
+	char model_hash[2 * TBP_HASH_SIZE + 1];
+	char input_source[512];
+	char timing_method[64];
+	char port[256];
+	struct tbp_hello_rsp caps;
+	uint32_t inferences;             /* N per trial */
+	uint32_t warmups;                /* W per trial */
+	uint32_t arena_planned;          /* the workload's planned arena */
+	uint32_t macs;                   /* per inference, 0 if unknown */
+	int trials_planned;
+	int n_trials;                    /* trials finished and stored */
+	struct tb_trial_result *trials;
+	struct tb_stats latency_ms;      /* over the trials' mean latencies */
+	double throughput;               /* inferences per second, from the median */
+	int64_t stack_peak;              /* max over trials */
+	int64_t arena_peak;
+	int output_checked;              /* outputs compared with the host */
+	int output_mismatch;             /* ... and found different */
+	struct tb_upload_stats upload;   /* the first input's upload */
+	enum tb_run_status status;
+	char reason[TB_ERROR_MSG_MAX];
+	int64_t started_at;
+	int64_t ended_at;
+};
+
+/*
+ * Run the measurement method and store it.  Returns 0 when every trial
+ * finished; otherwise the error, with res->status/reason describing the
+ * stored run (if res->run_id != 0 the run and its finished trials are in
+ * the database).
+ */
+int tb_session_run(const struct tb_run_opts *o, struct tb_run_result *res,
+		   struct tb_error *err);
+void tb_run_result_free(struct tb_run_result *res);
+
+/* Resolve a workload name or alias ("kws" -> "kws01"); NULL if unknown.
+ * `names` (may be NULL) receives "kws01 (kws), ..." for error messages. */
+const struct tb_workload *tb_session_find_workload(const char *name,
+						   char *names, size_t len);
+
+/* Lowercase hex of n bytes into out (2n + 1 bytes). */
+void tb_hex(const uint8_t *in, size_t n, char *out);
+
+#endif

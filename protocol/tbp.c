@@ -1,0 +1,752 @@
+/*
+ * tbp.c - the tinybench wire protocol (see tbp.h and docs/PROTOCOL.md).
+ */
+#include "tbp.h"
+
+#include <string.h>
+
+/* ----------------------------------------------------------------------
+ * CRC-32/IEEE with a 16-entry table: 64 bytes of flash, two lookups per
+ * byte; small enough for any device, fast enough for a 32 KB input.
+ */
+static const uint32_t crc_nibble[16] = {
+	0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC,
+	0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
+	0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
+	0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
+};
+
+uint32_t tbp_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		crc = (crc >> 4) ^ crc_nibble[crc & 0x0F];
+		crc = (crc >> 4) ^ crc_nibble[crc & 0x0F];
+	}
+	return ~crc;
+}
+
+/* ----------------------------------------------------------------------
+ * COBS.  The encoder is incremental so that a frame can be encoded from
+ * its three parts (header, payload, CRC) without first copying them into
+ * one buffer.
+ */
+struct cobs_enc {
+	uint8_t *out;
+	size_t cap;
+	size_t pos;      /* next free byte */
+	size_t code_pos; /* where the current block's code byte goes */
+	uint8_t code;    /* 1 + data bytes in the current block */
+	int ok;
+};
+
+static void cobs_enc_start(struct cobs_enc *e, uint8_t *out, size_t cap)
+{
+	e->out = out;
+	e->cap = cap;
+	e->ok = cap > 0;
+	e->code_pos = 0;
+	e->pos = 1;
+	e->code = 1;
+}
+
+static void cobs_enc_close_block(struct cobs_enc *e)
+{
+	e->out[e->code_pos] = e->code;
+	e->code_pos = e->pos++;
+	e->code = 1;
+}
+
+static void cobs_enc_put(struct cobs_enc *e, const uint8_t *in, size_t len)
+{
+	for (size_t i = 0; i < len && e->ok; i++) {
+		/* Room for this byte and the code byte of a following block. */
+		if (e->pos + 1 > e->cap) {
+			e->ok = 0;
+			break;
+		}
+		if (in[i] == 0) {
+			cobs_enc_close_block(e);
+			continue;
+		}
+		e->out[e->pos++] = in[i];
+		if (++e->code == 0xFF)
+			cobs_enc_close_block(e);
+	}
+}
+
+static size_t cobs_enc_finish(struct cobs_enc *e)
+{
+	if (!e->ok || e->code_pos >= e->cap)
+		return 0;
+	e->out[e->code_pos] = e->code;
+	return e->pos;
+}
+
+size_t tbp_cobs_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+	struct cobs_enc e;
+
+	cobs_enc_start(&e, out, cap);
+	cobs_enc_put(&e, in, len);
+	return cobs_enc_finish(&e);
+}
+
+long tbp_cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+	size_t ip = 0, op = 0;
+
+	while (ip < len) {
+		uint8_t code = in[ip++];
+
+		if (code == 0)
+			return -1;
+		/* code - 1 data bytes follow */
+		if ((size_t)(code - 1) > len - ip)
+			return -1;
+		if (op + (size_t)(code - 1) > cap)
+			return -1;
+		for (uint8_t k = 1; k < code; k++) {
+			if (in[ip] == 0)
+				return -1;
+			out[op++] = in[ip++];
+		}
+		/* An implied zero follows every block except a full one and the
+		 * last one. */
+		if (code != 0xFF && ip < len) {
+			if (op >= cap)
+				return -1;
+			out[op++] = 0;
+		}
+	}
+	return (long)op;
+}
+
+/* ----------------------------------------------------------------------
+ * Frames
+ */
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
+	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+size_t tbp_frame_encode(uint8_t type, uint16_t seq, const void *payload,
+			size_t len, uint8_t *out, size_t cap)
+{
+	uint8_t hdr[TBP_HDR_SIZE], crcb[TBP_CRC_SIZE];
+	struct cobs_enc e;
+	uint32_t crc;
+	size_t n;
+
+	if (len > TBP_MAX_PAYLOAD || (len && !payload))
+		return 0;
+	hdr[0] = TBP_VERSION;
+	hdr[1] = type;
+	put_le16(hdr + 2, seq);
+	put_le16(hdr + 4, (uint16_t)len);
+	crc = tbp_crc32(0, hdr, sizeof(hdr));
+	crc = tbp_crc32(crc, payload, len);
+	put_le32(crcb, crc);
+
+	cobs_enc_start(&e, out, cap);
+	cobs_enc_put(&e, hdr, sizeof(hdr));
+	cobs_enc_put(&e, payload, len);
+	cobs_enc_put(&e, crcb, sizeof(crcb));
+	n = cobs_enc_finish(&e);
+	if (!n || n + 1 > cap)
+		return 0;
+	out[n] = 0x00;
+	return n + 1;
+}
+
+void tbp_decoder_init(struct tbp_decoder *d, uint8_t *buf, size_t cap)
+{
+	memset(d, 0, sizeof(*d));
+	d->buf = buf;
+	d->cap = cap;
+}
+
+void tbp_decoder_reset(struct tbp_decoder *d)
+{
+	d->len = 0;
+	d->discarding = 0;
+}
+
+/* Decode the accumulated bytes of one frame in place and validate it. */
+static int decode_frame(struct tbp_decoder *d, struct tbp_frame *out)
+{
+	long n = tbp_cobs_decode(d->buf, d->len, d->buf, d->cap);
+	uint16_t plen;
+
+	if (n < 0) {
+		d->stats.cobs++;
+		return -TBP_DROP_COBS;
+	}
+	if ((size_t)n < TBP_FRAME_OVERHEAD) {
+		d->stats.short_frames++;
+		return -TBP_DROP_SHORT;
+	}
+	plen = get_le16(d->buf + 4);
+	if ((size_t)plen + TBP_FRAME_OVERHEAD != (size_t)n) {
+		d->stats.length++;
+		return -TBP_DROP_LENGTH;
+	}
+	if (tbp_crc32(0, d->buf, (size_t)n - TBP_CRC_SIZE) !=
+	    get_le32(d->buf + n - TBP_CRC_SIZE)) {
+		d->stats.crc++;
+		return -TBP_DROP_CRC;
+	}
+	if (d->buf[0] != TBP_VERSION) {
+		d->stats.version++;
+		return -TBP_DROP_VERSION;
+	}
+	out->version = d->buf[0];
+	out->type = d->buf[1];
+	out->seq = get_le16(d->buf + 2);
+	out->len = plen;
+	out->payload = d->buf + TBP_HDR_SIZE;
+	d->stats.frames++;
+	return 1;
+}
+
+int tbp_decoder_feed(struct tbp_decoder *d, const uint8_t *data, size_t len,
+		     size_t *used, struct tbp_frame *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		uint8_t b = data[i];
+		int was_discarding, rc;
+
+		if (b != 0x00) {
+			if (d->discarding)
+				continue;
+			if (d->len >= d->cap) {
+				d->discarding = 1;
+				d->len = 0;
+				d->stats.overflow++;
+				*used = i + 1;
+				return -TBP_DROP_OVERFLOW;
+			}
+			d->buf[d->len++] = b;
+			continue;
+		}
+		/* Delimiter: end of a frame, or of garbage being discarded. */
+		was_discarding = d->discarding;
+		d->discarding = 0;
+		if (was_discarding || d->len == 0) {
+			d->len = 0;
+			continue;
+		}
+		rc = decode_frame(d, out);
+		d->len = 0;
+		*used = i + 1;
+		return rc;
+	}
+	*used = len;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Reader / writer
+ */
+void tbp_writer_init(struct tbp_writer *w, uint8_t *buf, size_t cap)
+{
+	w->p = buf;
+	w->cap = cap;
+	w->pos = 0;
+	w->ok = 1;
+}
+
+static uint8_t *writer_take(struct tbp_writer *w, size_t n)
+{
+	uint8_t *p;
+
+	if (!w->ok || n > w->cap - w->pos) {
+		w->ok = 0;
+		return NULL;
+	}
+	p = w->p + w->pos;
+	w->pos += n;
+	return p;
+}
+
+void tbp_put_u8(struct tbp_writer *w, uint8_t v)
+{
+	uint8_t *p = writer_take(w, 1);
+
+	if (p)
+		p[0] = v;
+}
+
+void tbp_put_u16(struct tbp_writer *w, uint16_t v)
+{
+	uint8_t *p = writer_take(w, 2);
+
+	if (p)
+		put_le16(p, v);
+}
+
+void tbp_put_u32(struct tbp_writer *w, uint32_t v)
+{
+	uint8_t *p = writer_take(w, 4);
+
+	if (p)
+		put_le32(p, v);
+}
+
+void tbp_put_u64(struct tbp_writer *w, uint64_t v)
+{
+	uint8_t *p = writer_take(w, 8);
+
+	if (p) {
+		put_le32(p, (uint32_t)v);
+		put_le32(p + 4, (uint32_t)(v >> 32));
+	}
+}
+
+void tbp_put_bytes(struct tbp_writer *w, const void *src, size_t n)
+{
+	uint8_t *p = writer_take(w, n);
+
+	if (p && n)
+		memcpy(p, src, n);
+}
+
+void tbp_put_str(struct tbp_writer *w, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (max > 255)
+		max = 255;
+	while (s && n < max && s[n])
+		n++;
+	tbp_put_u8(w, (uint8_t)n);
+	tbp_put_bytes(w, s, n);
+}
+
+void tbp_reader_init(struct tbp_reader *r, const uint8_t *buf, size_t len)
+{
+	r->p = buf;
+	r->len = len;
+	r->pos = 0;
+	r->ok = 1;
+}
+
+const uint8_t *tbp_get_bytes(struct tbp_reader *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (!r->ok || n > r->len - r->pos) {
+		r->ok = 0;
+		return NULL;
+	}
+	p = r->p + r->pos;
+	r->pos += n;
+	return p;
+}
+
+uint8_t tbp_get_u8(struct tbp_reader *r)
+{
+	const uint8_t *p = tbp_get_bytes(r, 1);
+
+	return p ? p[0] : 0;
+}
+
+uint16_t tbp_get_u16(struct tbp_reader *r)
+{
+	const uint8_t *p = tbp_get_bytes(r, 2);
+
+	return p ? get_le16(p) : 0;
+}
+
+uint32_t tbp_get_u32(struct tbp_reader *r)
+{
+	const uint8_t *p = tbp_get_bytes(r, 4);
+
+	return p ? get_le32(p) : 0;
+}
+
+uint64_t tbp_get_u64(struct tbp_reader *r)
+{
+	const uint8_t *p = tbp_get_bytes(r, 8);
+
+	return p ? (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32) : 0;
+}
+
+void tbp_get_str(struct tbp_reader *r, char *dst, size_t max)
+{
+	uint8_t n = tbp_get_u8(r);
+	const uint8_t *p;
+
+	dst[0] = '\0';
+	if (!r->ok)
+		return;
+	if (n > max) {
+		r->ok = 0;
+		return;
+	}
+	p = tbp_get_bytes(r, n);
+	if (!p)
+		return;
+	for (uint8_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] > 0x7E) {
+			r->ok = 0;
+			dst[0] = '\0';
+			return;
+		}
+		dst[i] = (char)p[i];
+	}
+	dst[n] = '\0';
+}
+
+int tbp_reader_done(const struct tbp_reader *r)
+{
+	return r->ok && r->pos == r->len;
+}
+
+/* ----------------------------------------------------------------------
+ * Messages
+ */
+static size_t writer_result(const struct tbp_writer *w)
+{
+	return w->ok ? w->pos : 0;
+}
+
+static int reader_result(const struct tbp_reader *r)
+{
+	return tbp_reader_done(r) ? 0 : -1;
+}
+
+size_t tbp_hello_encode(const struct tbp_hello *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u16(&w, m->proto_version);
+	return writer_result(&w);
+}
+
+int tbp_hello_decode(const uint8_t *p, size_t len, struct tbp_hello *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->proto_version = tbp_get_u16(&r);
+	return reader_result(&r);
+}
+
+void tbp_hello_rsp_begin(struct tbp_writer *w, const struct tbp_hello_rsp *m)
+{
+	tbp_put_u16(w, m->proto_version);
+	tbp_put_u8(w, m->flags);
+	tbp_put_u8(w, m->window);
+	tbp_put_u16(w, m->max_payload);
+	tbp_put_u32(w, m->clock_hz);
+	tbp_put_u32(w, m->timer_hz);
+	tbp_put_u32(w, m->max_input);
+	tbp_put_u32(w, m->stack_size);
+	tbp_put_u32(w, m->arena_size);
+	tbp_put_str(w, m->board, TBP_STR_BOARD);
+	tbp_put_str(w, m->cpu, TBP_STR_CPU);
+	tbp_put_str(w, m->runner_version, TBP_STR_VERSION);
+	tbp_put_str(w, m->build_id, TBP_STR_BUILD);
+	tbp_put_u8(w, m->n_workloads);
+}
+
+void tbp_hello_rsp_add_workload(struct tbp_writer *w,
+				const struct tbp_workload_info *wl)
+{
+	tbp_put_u8(w, wl->id);
+	tbp_put_str(w, wl->name, TBP_STR_WL_NAME);
+	tbp_put_u8(w, wl->input_dtype);
+	tbp_put_u8(w, wl->output_dtype);
+	tbp_put_u32(w, wl->input_size);
+	tbp_put_u32(w, wl->output_size);
+	tbp_put_u32(w, wl->arena_size);
+	tbp_put_bytes(w, wl->model_hash, TBP_HASH_SIZE);
+}
+
+size_t tbp_hello_rsp_finish(struct tbp_writer *w)
+{
+	return writer_result(w);
+}
+
+int tbp_hello_rsp_decode(const uint8_t *p, size_t len, struct tbp_hello_rsp *m)
+{
+	struct tbp_reader r;
+
+	memset(m, 0, sizeof(*m));
+	tbp_reader_init(&r, p, len);
+	m->proto_version = tbp_get_u16(&r);
+	m->flags = tbp_get_u8(&r);
+	m->window = tbp_get_u8(&r);
+	m->max_payload = tbp_get_u16(&r);
+	m->clock_hz = tbp_get_u32(&r);
+	m->timer_hz = tbp_get_u32(&r);
+	m->max_input = tbp_get_u32(&r);
+	m->stack_size = tbp_get_u32(&r);
+	m->arena_size = tbp_get_u32(&r);
+	tbp_get_str(&r, m->board, TBP_STR_BOARD);
+	tbp_get_str(&r, m->cpu, TBP_STR_CPU);
+	tbp_get_str(&r, m->runner_version, TBP_STR_VERSION);
+	tbp_get_str(&r, m->build_id, TBP_STR_BUILD);
+	m->n_workloads = tbp_get_u8(&r);
+	if (m->n_workloads > TBP_MAX_WORKLOADS)
+		return -1;
+	for (unsigned i = 0; i < m->n_workloads && r.ok; i++) {
+		struct tbp_workload_info *wl = &m->workloads[i];
+		const uint8_t *h;
+
+		wl->id = tbp_get_u8(&r);
+		tbp_get_str(&r, wl->name, TBP_STR_WL_NAME);
+		wl->input_dtype = tbp_get_u8(&r);
+		wl->output_dtype = tbp_get_u8(&r);
+		wl->input_size = tbp_get_u32(&r);
+		wl->output_size = tbp_get_u32(&r);
+		wl->arena_size = tbp_get_u32(&r);
+		h = tbp_get_bytes(&r, TBP_HASH_SIZE);
+		if (h)
+			memcpy(wl->model_hash, h, TBP_HASH_SIZE);
+	}
+	/* Semantic checks: a device that claims nonsense is not trusted. */
+	if (r.ok && (m->timer_hz == 0 || m->max_payload < TBP_CHUNK_HDR + 1 ||
+		     m->window == 0))
+		return -1;
+	return reader_result(&r);
+}
+
+size_t tbp_load_begin_encode(const struct tbp_load_begin *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u32(&w, m->total);
+	tbp_put_u32(&w, m->crc);
+	return writer_result(&w);
+}
+
+int tbp_load_begin_decode(const uint8_t *p, size_t len, struct tbp_load_begin *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->total = tbp_get_u32(&r);
+	m->crc = tbp_get_u32(&r);
+	return reader_result(&r);
+}
+
+size_t tbp_load_chunk_encode(const struct tbp_load_chunk *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u32(&w, m->offset);
+	tbp_put_u8(&w, m->flags);
+	tbp_put_bytes(&w, m->data, m->len);
+	return writer_result(&w);
+}
+
+int tbp_load_chunk_decode(const uint8_t *p, size_t len, struct tbp_load_chunk *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->offset = tbp_get_u32(&r);
+	m->flags = tbp_get_u8(&r);
+	if (!r.ok || len - r.pos == 0 || len - r.pos > 0xFFFF)
+		return -1;
+	m->len = (uint16_t)(len - r.pos);
+	m->data = tbp_get_bytes(&r, m->len);
+	return reader_result(&r);
+}
+
+size_t tbp_load_ack_encode(const struct tbp_load_ack *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u32(&w, m->next_offset);
+	tbp_put_u8(&w, m->status);
+	return writer_result(&w);
+}
+
+int tbp_load_ack_decode(const uint8_t *p, size_t len, struct tbp_load_ack *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->next_offset = tbp_get_u32(&r);
+	m->status = tbp_get_u8(&r);
+	if (m->status > TBP_LOAD_DONE)
+		return -1;
+	return reader_result(&r);
+}
+
+size_t tbp_infer_encode(const struct tbp_infer *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u8(&w, m->workload_id);
+	tbp_put_u8(&w, m->flags);
+	tbp_put_u32(&w, m->count);
+	tbp_put_u32(&w, m->warmups);
+	return writer_result(&w);
+}
+
+int tbp_infer_decode(const uint8_t *p, size_t len, struct tbp_infer *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->workload_id = tbp_get_u8(&r);
+	m->flags = tbp_get_u8(&r);
+	m->count = tbp_get_u32(&r);
+	m->warmups = tbp_get_u32(&r);
+	return reader_result(&r);
+}
+
+size_t tbp_infer_rsp_encode(const struct tbp_infer_rsp *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u8(&w, m->workload_id);
+	tbp_put_u32(&w, m->count);
+	tbp_put_u64(&w, m->total_ticks);
+	tbp_put_u64(&w, m->min_ticks);
+	tbp_put_u64(&w, m->max_ticks);
+	tbp_put_u32(&w, m->stack_used);
+	tbp_put_u32(&w, m->stack_size);
+	tbp_put_u32(&w, m->arena_used);
+	tbp_put_u32(&w, m->arena_size);
+	tbp_put_u32(&w, m->input_crc);
+	tbp_put_u16(&w, m->output_len);
+	tbp_put_bytes(&w, m->output, m->output_len);
+	return writer_result(&w);
+}
+
+int tbp_infer_rsp_decode(const uint8_t *p, size_t len, struct tbp_infer_rsp *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->workload_id = tbp_get_u8(&r);
+	m->count = tbp_get_u32(&r);
+	m->total_ticks = tbp_get_u64(&r);
+	m->min_ticks = tbp_get_u64(&r);
+	m->max_ticks = tbp_get_u64(&r);
+	m->stack_used = tbp_get_u32(&r);
+	m->stack_size = tbp_get_u32(&r);
+	m->arena_used = tbp_get_u32(&r);
+	m->arena_size = tbp_get_u32(&r);
+	m->input_crc = tbp_get_u32(&r);
+	m->output_len = tbp_get_u16(&r);
+	m->output = tbp_get_bytes(&r, m->output_len);
+	if (!r.ok)
+		return -1;
+	/* Values that cannot be true of any real run. */
+	if (m->count == 0 || m->stack_used > m->stack_size ||
+	    m->arena_used > m->arena_size || m->min_ticks > m->max_ticks ||
+	    (m->max_ticks && m->max_ticks > m->total_ticks))
+		return -1;
+	return reader_result(&r);
+}
+
+size_t tbp_error_encode(const struct tbp_error *m, uint8_t *buf, size_t cap)
+{
+	struct tbp_writer w;
+
+	tbp_writer_init(&w, buf, cap);
+	tbp_put_u16(&w, m->code);
+	tbp_put_u32(&w, m->detail);
+	tbp_put_str(&w, m->message, TBP_STR_ERROR);
+	return writer_result(&w);
+}
+
+int tbp_error_decode(const uint8_t *p, size_t len, struct tbp_error *m)
+{
+	struct tbp_reader r;
+
+	tbp_reader_init(&r, p, len);
+	m->code = tbp_get_u16(&r);
+	m->detail = tbp_get_u32(&r);
+	tbp_get_str(&r, m->message, TBP_STR_ERROR);
+	return reader_result(&r);
+}
+
+const char *tbp_type_name(uint8_t type)
+{
+	switch (type) {
+	case TBP_HELLO:      return "HELLO";
+	case TBP_LOAD_BEGIN: return "LOAD_BEGIN";
+	case TBP_LOAD_CHUNK: return "LOAD_CHUNK";
+	case TBP_INFER:      return "INFER";
+	case TBP_RESET:      return "RESET";
+	case TBP_HELLO_RSP:  return "HELLO_RSP";
+	case TBP_LOAD_ACK:   return "LOAD_ACK";
+	case TBP_INFER_RSP:  return "INFER_RSP";
+	case TBP_RESET_RSP:  return "RESET_RSP";
+	case TBP_ERROR:      return "ERROR";
+	}
+	return "unknown";
+}
+
+const char *tbp_error_name(uint16_t code)
+{
+	switch (code) {
+	case TBP_E_UNKNOWN_TYPE:     return "unknown message type";
+	case TBP_E_BAD_PAYLOAD:      return "malformed payload";
+	case TBP_E_VERSION:          return "unsupported protocol version";
+	case TBP_E_TOO_LARGE:        return "input too large";
+	case TBP_E_NO_LOAD:          return "chunk without load";
+	case TBP_E_INPUT_CRC:        return "input CRC mismatch";
+	case TBP_E_NO_INPUT:         return "no input loaded";
+	case TBP_E_INPUT_SIZE:       return "input size does not match workload";
+	case TBP_E_UNKNOWN_WORKLOAD: return "unknown workload";
+	case TBP_E_INVOKE:           return "inference failed";
+	case TBP_E_BAD_ARG:          return "argument out of range";
+	case TBP_E_ARENA:            return "arena too small";
+	}
+	return "unknown error";
+}
+
+const char *tbp_drop_name(int drop)
+{
+	if (drop < 0)
+		drop = -drop;
+	switch (drop) {
+	case TBP_DROP_NONE:     return "none";
+	case TBP_DROP_OVERFLOW: return "frame too long";
+	case TBP_DROP_COBS:     return "bad COBS encoding";
+	case TBP_DROP_SHORT:    return "frame too short";
+	case TBP_DROP_LENGTH:   return "length field mismatch";
+	case TBP_DROP_CRC:      return "CRC mismatch";
+	case TBP_DROP_VERSION:  return "unknown frame version";
+	}
+	return "unknown";
+}

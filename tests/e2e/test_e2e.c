@@ -1,0 +1,377 @@
+/*
+ * End-to-end tests: run `tinybench` as a user would, against the native
+ * runner on a pty, and check what it prints, its exit code and what it left
+ * in the database.  Faults come from the runner's --fault test hooks.
+ */
+#include <criterion/criterion.h>
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char tmpdir[256];
+static char db[512];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-e2e-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(db, sizeof(db), "%s/results.db", tmpdir);
+	/* Keep the user's own database and config out of the tests. */
+	setenv("XDG_DATA_HOME", tmpdir, 1);
+	setenv("XDG_CONFIG_HOME", tmpdir, 1);
+}
+
+static void teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 60);
+
+struct result {
+	int status;      /* exit code, or 128 + signal */
+	char out[65536];
+	char err[16384];
+	double seconds;
+};
+
+static void drain(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+}
+
+/* Run the CLI with args (NULL-terminated); stdout and stderr captured. */
+static void tb(struct result *res, const char *const *args)
+{
+	const char *cli = getenv("TB_CLI");
+	char *argv[64];
+	int out[2], err[2], n = 0, st;
+	posix_spawn_file_actions_t fa;
+	struct timespec t0, t1;
+	pid_t pid;
+
+	cr_assert_not_null(cli, "TB_CLI not set (run through meson test)");
+	argv[n++] = (char *)cli;
+	for (int i = 0; args[i]; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	cr_assert_eq(pipe(out), 0);
+	cr_assert_eq(pipe(err), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	posix_spawn_file_actions_addclose(&fa, err[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, argv, environ), 0);
+	close(out[1]);
+	close(err[1]);
+	/* stderr stays small (under the pipe buffer): read stdout first. */
+	drain(out[0], res->out, sizeof(res->out));
+	drain(err[0], res->err, sizeof(res->err));
+	close(out[0]);
+	close(err[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+#define TB(res, ...) do { const char *a_[] = { __VA_ARGS__, NULL }; tb(res, a_); } while (0)
+
+static int contains(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+
+struct csv_count {
+	int fields;
+	int rows;
+	int header_fields;
+	char first_header[64];
+	char status_col_ok;
+	int field_in_row;
+	int trial_idx_col;
+};
+
+static void csv_field(void *s, size_t len, void *user)
+{
+	struct csv_count *c = user;
+
+	if (c->rows == 0 && c->field_in_row == 0)
+		snprintf(c->first_header, sizeof(c->first_header), "%.*s", (int)len, (char *)s);
+	c->field_in_row++;
+	c->fields++;
+}
+
+static void csv_row(int ch, void *user)
+{
+	struct csv_count *c = user;
+
+	(void)ch;
+	if (c->rows == 0)
+		c->header_fields = c->field_in_row;
+	else
+		cr_assert_eq(c->field_in_row, c->header_fields, "row %d has %d fields, header %d",
+			     c->rows, c->field_in_row, c->header_fields);
+	c->rows++;
+	c->field_in_row = 0;
+}
+
+static struct csv_count parse_csv_file(const char *path)
+{
+	struct csv_parser p;
+	struct csv_count c = { 0 };
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	cr_assert_eq(csv_init(&p, CSV_STRICT | CSV_STRICT_FINI), 0);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		cr_assert_eq(csv_parse(&p, buf, n, csv_field, csv_row, &c), n,
+			     "CSV parse error: %s", csv_strerror(csv_error(&p)));
+	cr_assert_eq(csv_fini(&p, csv_field, csv_row, &c), 0);
+	csv_free(&p);
+	fclose(f);
+	return c;
+}
+
+Test(e2e, run_sim_kws_then_export_csv)
+{
+	static struct result r;
+	char csv[600];
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--trials", "3",
+	   "--min-time", "0.2", "--db", db);
+	cr_assert_eq(r.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+	cr_assert(contains(r.out, "latency"), "%s", r.out);
+	cr_assert(contains(r.out, "stack peak"), "%s", r.out);
+	cr_assert(contains(r.out, "3/3 match"), "outputs not verified: %s", r.out);
+
+	snprintf(csv, sizeof(csv), "%s/out.csv", tmpdir);
+	TB(&r, "export", "--format", "csv", "--db", db, "-o", csv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	struct csv_count c = parse_csv_file(csv);
+
+	cr_assert_eq(c.rows, 1 + 3, "header + one row per trial, got %d rows", c.rows);
+	cr_assert_str_eq(c.first_header, "run_id");
+
+	TB(&r, "results", "--db", db);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(contains(r.out, "kws01") && contains(r.out, " ok "), "%s", r.out);
+}
+
+Test(e2e, json_has_trials_and_output)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws01", "--trials", "2",
+	   "--min-time", "0.1", "--db", db, "--json");
+	cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+	cr_assert(contains(r.out, "\"status\": \"ok\""), "%s", r.out);
+	cr_assert(contains(r.out, "\"trials\": ["), "%s", r.out);
+	cr_assert(contains(r.out, "\"values\": ["), "%s", r.out);
+	cr_assert(contains(r.out, "\"output_check\": \"match\""), "%s", r.out);
+}
+
+Test(e2e, unknown_board_and_workload_list_the_valid_ones)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "nosuch", "--workload", "kws", "--db", db);
+	cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "nosuch") && contains(r.err, "sim") &&
+		  contains(r.err, "apollo3"), "%s", r.err);
+	TB(&r, "run", "--board", "sim", "--workload", "nosuch", "--db", db);
+	cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "kws01"), "%s", r.err);
+}
+
+Test(e2e, missing_port_is_not_found)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db,
+	   "--port", "/dev/tinybench-no-such-port");
+	cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "/dev/tinybench-no-such-port"), "%s", r.err);
+}
+
+Test(e2e, silent_runner_times_out_on_hello)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db,
+	   "--runner-arg=--fault", "--runner-arg=silent");
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "HELLO"), "%s", r.err);
+	cr_assert_lt(r.seconds, 15.0, "took %.1f s", r.seconds);
+}
+
+/* Calibration runs 1 warm-up + 1 inference (a 5 ms inference outlasts 5 %
+ * of the 1 ms minimum), then each trial 0 warm-ups + 1 inference: the
+ * runner dies in the second trial. */
+Test(e2e, runner_dying_mid_run_keeps_finished_trials)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "4",
+	   "--min-time", "0.001", "--warmups", "0",
+	   "--runner-arg=--fault", "--runner-arg=slow=5",
+	   "--runner-arg=--fault", "--runner-arg=die-after=3");
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "exited with status 3"), "%s", r.err);
+	cr_assert(contains(r.err, "1 finished trial kept"), "%s", r.err);
+	TB(&r, "results", "--db", db);
+	cr_assert_eq(r.status, 0);
+	cr_assert(contains(r.out, "failed"), "%s", r.out);
+	TB(&r, "export", "--format", "csv", "--db", db);
+	cr_assert_eq(r.status, 0);
+	/* header + 1 trial */
+	int lines = 0;
+
+	for (char *p = r.out; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 2, "%s", r.out);
+}
+
+Test(e2e, hanging_runner_is_timed_out)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
+	   "--min-time", "0.001", "--warmups", "0", "--timeout", "1500",
+	   "--runner-arg=--fault", "--runner-arg=slow=5",
+	   "--runner-arg=--fault", "--runner-arg=hang-after=3");
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "did not finish"), "%s", r.err);
+	cr_assert_lt(r.seconds, 20.0);
+}
+
+Test(e2e, corrupted_replies_are_survived)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
+	   "--min-time", "0.05", "--runner-arg=--fault", "--runner-arg=corrupt-every=4",
+	   "--runner-arg=--fault", "--runner-arg=noise");
+	cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+	cr_assert(contains(r.out, "3/3 match"), "%s", r.out);
+}
+
+Test(e2e, unwritable_database_fails_before_running)
+{
+	static struct result r;
+	char file[600], bad[700];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/plainfile", tmpdir);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	snprintf(bad, sizeof(bad), "%s/results.db", file);
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", bad);
+	cr_assert_eq(r.status, 4, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, bad), "%s", r.err);
+}
+
+Test(e2e, input_file_of_wrong_size_is_rejected)
+{
+	static struct result r;
+	char in[600];
+	FILE *f;
+
+	snprintf(in, sizeof(in), "%s/in.bin", tmpdir);
+	f = fopen(in, "wb");
+	fwrite("abc", 1, 3, f);
+	fclose(f);
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--input", in);
+	cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "490"), "%s", r.err);
+}
+
+Test(e2e, input_file_is_used)
+{
+	static struct result r;
+	char in[600];
+	unsigned char buf[490];
+	FILE *f;
+
+	for (int i = 0; i < 490; i++)
+		buf[i] = (unsigned char)(i * 7);
+	snprintf(in, sizeof(in), "%s/in.bin", tmpdir);
+	f = fopen(in, "wb");
+	fwrite(buf, 1, sizeof(buf), f);
+	fclose(f);
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--input", in,
+	   "--trials", "2", "--min-time", "0.05", "--json");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(contains(r.out, in), "input path not recorded: %s", r.out);
+}
+
+Test(e2e, bad_options_exit_2_with_help_hint)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--trials", "zero");
+	cr_assert_eq(r.status, 2);
+	cr_assert(contains(r.err, "--trials"), "%s", r.err);
+	TB(&r, "frobnicate");
+	cr_assert_eq(r.status, 2);
+	TB(&r, "export", "--format", "xml", "--db", db);
+	cr_assert_eq(r.status, 2);
+	cr_assert(contains(r.err, "csv"), "%s", r.err);
+	TB(&r, "run", "--help");
+	cr_assert_eq(r.status, 0);
+	cr_assert(contains(r.out, "--min-time"));
+}
+
+Test(e2e, boards_and_workloads_list)
+{
+	static struct result r;
+
+	TB(&r, "boards");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(contains(r.out, "sim") && contains(r.out, "apollo3") &&
+		  contains(r.out, "1a86:7523"), "%s", r.out);
+	TB(&r, "workloads");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(contains(r.out, "kws01"), "%s", r.out);
+}
+
+Test(e2e, results_without_database_says_so)
+{
+	static struct result r;
+	char missing[600];
+
+	snprintf(missing, sizeof(missing), "%s/none.db", tmpdir);
+	TB(&r, "results", "--db", missing);
+	cr_assert_eq(r.status, 3, "exit %d", r.status);
+	cr_assert(contains(r.err, "none.db"), "%s", r.err);
+	struct stat st;
+
+	cr_assert_neq(stat(missing, &st), 0, "reading must not create a database");
+}
