@@ -13,6 +13,7 @@
 #ifndef TB_WORKLOAD_KWS01_FLOAT_H
 #define TB_WORKLOAD_KWS01_FLOAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TB_KWS01_IN_H        49	/* MFCC frames */
@@ -100,7 +101,6 @@ void tb_kws01_float_forward(const struct tb_kws01_float *net, const float *x,
  * plan its arena and serialise it.  *blob is malloc()ed for the caller.
  * Returns 0 or a negative tb_nn_status.
  */
-#include <stddef.h>
 int tb_kws01_build_blob(uint32_t seed, uint8_t **blob, size_t *size);
 
 #endif

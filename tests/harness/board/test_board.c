@@ -509,6 +509,31 @@ Test(board, command_expand)
 	tb_board_free(b);
 }
 
+/* The example in docs/BOARDS.md, word for word. */
+Test(board, documented_command_example)
+{
+	struct tb_board *b = load_ok(SIM_BOARD
+		"[flash]\n"
+		"command = openocd -f interface/cmsis-dap.cfg -f target/stm32l4x.cfg\n"
+		"          -c \"program {image} verify reset exit\" --opt=\"a b\"\n");
+	struct tb_board_vars vars = { .image = "/path/img.elf" };
+	const char *want[] = { "openocd", "-f", "interface/cmsis-dap.cfg", "-f",
+			       "target/stm32l4x.cfg", "-c",
+			       "program /path/img.elf verify reset exit",
+			       "--opt=a b", NULL };
+	struct tb_error err = { 0 };
+	char **argv;
+	int i;
+
+	cr_assert_eq(tb_board_command_expand(b->flash_argv, &vars, &argv, &err), 0,
+		     "%s", err.msg);
+	for (i = 0; want[i]; i++)
+		cr_assert_str_eq(argv[i], want[i], "arg %d", i);
+	cr_assert_null(argv[i]);
+	tb_board_argv_free(argv);
+	tb_board_free(b);
+}
+
 /* ---- the registry ---------------------------------------------------- */
 
 static const char *board_text(const char *name, const char *desc)

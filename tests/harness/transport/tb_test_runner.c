@@ -94,6 +94,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s --port PATH --mode MODE\n", argv[0]);
 		return 2;
 	}
+	/* If a failed test never stops us, do not linger. */
+	alarm(60);
 	if (delay) {
 		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
 

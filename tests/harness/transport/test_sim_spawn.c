@@ -27,6 +27,24 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The runner of the current test, stopped by the suite's fini even when
+ * an assertion failed half-way. */
+static struct tb_sim *current;
+
+static void stop_current(void)
+{
+	tb_sim_free(current);
+	current = NULL;
+}
+
+TestSuite(sim_spawn, .fini = stop_current);
+
+static void sim_done(struct tb_sim *sim)
+{
+	cr_assert_eq(sim, current);
+	stop_current();
+}
+
 static struct tb_sim *spawn_mode(const char *mode, const char *delay_ms)
 {
 	const char *args[] = { "--mode", mode, "--delay-ms", delay_ms, NULL };
@@ -37,6 +55,7 @@ static struct tb_sim *spawn_mode(const char *mode, const char *delay_ms)
 	rc = tb_sim_spawn(TB_TEST_RUNNER, args, &sim, &err);
 	cr_assert_eq(rc, 0, "spawn %s: %s", mode, err.msg);
 	cr_assert_not_null(sim);
+	current = sim;
 	return sim;
 }
 
@@ -82,7 +101,7 @@ Test(sim_spawn, echo_round_trip_and_counters)
 	cr_assert_eq(t->bytes_out, 1000);
 	cr_assert_eq(t->bytes_in, 1000);
 	cr_assert_str_eq(t->ops->name, "sim");
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 /*
@@ -105,7 +124,7 @@ Test(sim_spawn, bytes_sent_before_the_runner_opens_the_port_arrive)
 	n = read_for(t, in, 9, 5000, &err);
 	cr_assert_eq(n, 9, "%d %s", n, err.msg);
 	cr_assert_arr_eq(in, "early\r\n\x03x", 9);
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 Test(sim_spawn, runner_in_own_group_with_tty_stdin)
@@ -119,7 +138,7 @@ Test(sim_spawn, runner_in_own_group_with_tty_stdin)
 	cr_assert_gt(n, 0, "%d %s", n, err.msg);
 	snprintf(want, sizeof(want), "pgid=%d tty=1\n", (int)tb_sim_pid(sim));
 	cr_assert_str_eq(line, want);
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 Test(sim_spawn, exit_status_is_reported)
@@ -140,7 +159,7 @@ Test(sim_spawn, exit_status_is_reported)
 	cr_assert_eq(tb_sim_status(sim, &exited, &text), 0);
 	cr_assert(exited);
 	cr_assert_str_eq(text, "runner exited with status 3");
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 Test(sim_spawn, death_by_signal_is_reported)
@@ -156,7 +175,7 @@ Test(sim_spawn, death_by_signal_is_reported)
 	tb_sim_status(sim, &exited, &text);
 	cr_assert(exited);
 	cr_assert(strstr(text, "runner killed by signal 15"), "%s", text);
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 Test(sim_spawn, data_before_exit_is_delivered)
@@ -173,7 +192,7 @@ Test(sim_spawn, data_before_exit_is_delivered)
 	n = tb_transport_read(t, buf, sizeof(buf), 5000, &err);
 	cr_assert_eq(n, TB_ERR_CLOSED, "%d %s", n, err.msg);
 	cr_assert(strstr(err.msg, "status 0"), "%s", err.msg);
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 /* A runner that never opens --port is a silent device, not a hang-up. */
@@ -195,7 +214,7 @@ Test(sim_spawn, runner_that_never_opens_the_port_times_out)
 	cr_assert_not(exited);
 	cr_assert(strstr(text, "running"), "%s", text);
 	t0 = now_ms();
-	tb_sim_free(sim);
+	sim_done(sim);
 	cr_assert_lt(now_ms() - t0, TB_SIM_KILL_GRACE_MS, "SIGTERM should do");
 	cr_assert(pid_gone(pid), "runner %d still there", (int)pid);
 }
@@ -206,7 +225,7 @@ Test(sim_spawn, free_kills_and_reaps)
 	pid_t pid = tb_sim_pid(sim);
 
 	cr_assert_eq(kill(pid, 0), 0);
-	tb_sim_free(sim);
+	sim_done(sim);
 	cr_assert(pid_gone(pid), "runner %d still there (or a zombie)", (int)pid);
 }
 
@@ -218,7 +237,7 @@ Test(sim_spawn, free_sigkills_a_runner_ignoring_sigterm)
 
 	usleep(100 * 1000);  /* let it install SIG_IGN */
 	t0 = now_ms();
-	tb_sim_free(sim);
+	sim_done(sim);
 	dt = now_ms() - t0;
 	cr_assert(pid_gone(pid), "runner %d still there", (int)pid);
 	cr_assert_geq(dt, TB_SIM_KILL_GRACE_MS - 20, "%lld ms", dt);
@@ -248,7 +267,7 @@ Test(sim_spawn, closing_the_transport_hangs_up_the_runner)
 	}
 	cr_assert(exited);
 	cr_assert_str_eq(text, "runner exited with status 0");
-	tb_sim_free(sim);
+	sim_done(sim);
 }
 
 Test(sim_spawn, nonexistent_runner_fails_at_once)
