@@ -110,6 +110,10 @@ static void print_table(const struct tb_run_result *r)
 	for (int i = 0; i < r->n_trials; i++) {
 		const struct tb_trial *t = &r->trials[i].t;
 
+		if (t->status != TB_TRIAL_OK) {
+			printf("%-5d failed: %s\n", i + 1, t->reason ? t->reason : "");
+			continue;
+		}
 		printf("%-5d %10lld %12.4f %12.4f %12.4f %9lld %9lld  ", i + 1,
 		       (long long)t->inferences, t->latency_ms, t->inf_min_ms,
 		       t->inf_max_ms, (long long)t->stack_peak, (long long)t->arena_peak);
@@ -117,7 +121,7 @@ static void print_table(const struct tb_run_result *r)
 			     w ? w->output_dtype : TB_DTYPE_INT8);
 		printf(" [%s]\n", tb_store_output_check_name(t->output_check));
 	}
-	if (r->n_trials == 0)
+	if (r->n_trials == r->n_failed)
 		return;
 	printf("\nlatency (mean per inference, over trials): median %.4f ms, "
 	       "min %.4f, max %.4f, p90 %.4f%s\n",
@@ -143,6 +147,8 @@ static void json_trial(struct tb_json *j, const struct tb_trial_result *tr)
 
 	tb_json_begin_object(j);
 	tb_json_key_int(j, "trial", t->idx + 1);
+	tb_json_key_string(j, "status", tb_store_trial_status_name(t->status));
+	tb_json_key_string(j, "reason", t->reason);
 	tb_json_key_int(j, "inferences", t->inferences);
 	tb_json_key_int(j, "warmups", t->warmups);
 	tb_json_key_uint(j, "ticks", t->ticks);
@@ -160,8 +166,15 @@ static void json_trial(struct tb_json *j, const struct tb_trial_result *tr)
 static void json_output(struct tb_json *j, const struct tb_run_result *r)
 {
 	const struct tbp_workload_info *w = dev_wl(r);
-	const struct tb_trial *t = &r->trials[r->n_trials - 1].t;
-	const uint8_t *o = t->output;
+	const struct tb_trial *t = NULL;
+	const uint8_t *o;
+
+	for (int i = r->n_trials - 1; i >= 0 && !t; i--)
+		if (r->trials[i].t.status == TB_TRIAL_OK)
+			t = &r->trials[i].t;
+	if (!t)
+		return;
+	o = t->output;
 
 	tb_json_key(j, "output");
 	tb_json_begin_object(j);
@@ -212,7 +225,7 @@ static void print_json(const struct tb_run_result *r, const struct tb_run_opts *
 	for (int i = 0; i < r->n_trials; i++)
 		json_trial(j, &r->trials[i]);
 	tb_json_end_array(j);
-	if (r->n_trials) {
+	if (r->n_trials > r->n_failed) {
 		tb_json_key(j, "latency_ms");
 		tb_json_begin_object(j);
 		tb_json_key_double(j, "median", r->latency_ms.median);
@@ -339,9 +352,10 @@ int tb_cmd_run(int argc, char **argv)
 		print_table(&res);
 	if (rc < 0) {
 		if (res.run_id)
-			fprintf(stderr, "tinybench: run %lld %s: %s (%d finished trial%s kept)\n",
+			fprintf(stderr, "tinybench: run %lld %s: %s (%d good trial%s kept)\n",
 				(long long)res.run_id, tb_store_run_status_name(res.status),
-				err.msg, res.n_trials, res.n_trials == 1 ? "" : "s");
+				err.msg, res.n_trials - res.n_failed,
+				res.n_trials - res.n_failed == 1 ? "" : "s");
 		else
 			tb_cli_fail(&err);
 	}

@@ -168,30 +168,78 @@ static int device_error(struct tb_link *l, const char *what, struct tb_error *er
 			    (unsigned long)e.detail, e.message);
 }
 
-/* Wait for the reply to seq: skips stale frames, converts ERROR. */
-static int await_reply(struct tb_link *l, uint16_t seq, uint8_t want,
-		       int64_t deadline, const char *what, struct tb_error *err)
-{
-	int rc;
+/* How long to keep listening after a damaged frame: a peer that answers
+ * one request with one frame sends nothing more, so if no good reply
+ * follows soon, the damaged frame was it. */
+#define DAMAGE_GRACE_MS 300
 
+/* Wait for the reply to seq: skips stale frames, converts ERROR.  Sets
+ * *damaged when the wait ended on a damaged frame that no good reply
+ * followed. */
+static int await_reply(struct tb_link *l, uint16_t seq, uint8_t want,
+		       int64_t deadline, const char *what, int *damaged,
+		       struct tb_error *err)
+{
+	int rc, saw_drop = 0;
+
+	*damaged = 0;
 	for (;;) {
-		rc = recv_frame(l, deadline, err);
-		if (rc < 0)
-			return tb_error_prefix(err, "%s: ", what);
-		if (l->frame.seq != seq) {
-			l->stats.stale_frames++;
+		rc = recv_frame_ex(l, deadline, 1, err);
+		if (rc == RECV_DROPPED) {
+			int64_t grace = now_ms() + DAMAGE_GRACE_MS;
+
+			saw_drop = 1;
+			if (grace < deadline)
+				deadline = grace;
 			continue;
 		}
-		if (l->frame.type == TBP_ERROR)
-			return device_error(l, what, err);
-		if (l->frame.type != want)
-			return tb_error_set(err, TB_ERR_PROTO,
-					    "%s: expected %s, device sent %s (0x%02x)",
-					    what, tbp_type_name(want),
-					    tbp_type_name(l->frame.type),
-					    l->frame.type);
-		return TB_OK;
+		if (rc == TB_ERR_TIMEOUT && saw_drop) {
+			*damaged = 1;
+			return tb_error_set(err, TB_ERR_PROTO, "%s: reply damaged on the link",
+					    what);
+		}
+		if (rc < 0)
+			return tb_error_prefix(err, "%s: ", what);
+		if (l->frame.seq == seq)
+			break;
+		l->stats.stale_frames++;
 	}
+	if (l->frame.type == TBP_ERROR)
+		return device_error(l, what, err);
+	if (l->frame.type != want)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "%s: expected %s, device sent %s (0x%02x)",
+				    what, tbp_type_name(want),
+				    tbp_type_name(l->frame.type), l->frame.type);
+	return TB_OK;
+}
+
+/*
+ * Send the request in l->payload (plen bytes) and wait for its reply,
+ * trying up to `attempts` times.  A reply damaged on the line is always
+ * worth another attempt (the request is repeated with a new seq); a plain
+ * timeout only when retry_silence is set (requests that are cheap and
+ * idempotent).  The reply is left in l->frame.
+ */
+static int transact(struct tb_link *l, uint8_t type, size_t plen, uint8_t want,
+		    int timeout_ms, int attempts, int retry_silence,
+		    const char *what, struct tb_error *err)
+{
+	int rc = TB_ERR_TIMEOUT, damaged = 0;
+
+	for (int i = 0; i < attempts; i++) {
+		uint16_t seq = ++l->seq;
+
+		if (i > 0)
+			l->stats.retries++;
+		rc = send_frame(l, type, seq, plen, err);
+		if (rc < 0)
+			return rc;
+		rc = await_reply(l, seq, want, now_ms() + timeout_ms, what, &damaged, err);
+		if (rc == TB_OK || !(damaged || (retry_silence && rc == TB_ERR_TIMEOUT)))
+			return rc;
+	}
+	return rc;
 }
 
 /* ----------------------------------------------------------------------
@@ -244,30 +292,21 @@ int tb_link_hello(struct tb_link *l, struct tbp_hello_rsp *caps,
 {
 	struct tbp_hello h = { .proto_version = TBP_VERSION };
 	static const uint8_t delim = 0x00;
-	int rc = TB_ERR_TIMEOUT;
+	int rc;
 
-	for (int attempt = 0; attempt < l->cfg.hello_attempts; attempt++) {
-		uint16_t seq = ++l->seq;
-
-		/* A lone delimiter ends any partial frame the device holds. */
-		rc = tb_transport_write(l->t, &delim, 1, 1000, err);
-		if (rc < 0)
-			return rc;
-		rc = send_frame(l, TBP_HELLO, seq,
-				tbp_hello_encode(&h, l->payload, sizeof(l->payload)), err);
-		if (rc < 0)
-			return rc;
-		rc = await_reply(l, seq, TBP_HELLO_RSP,
-				 now_ms() + l->cfg.hello_timeout_ms, "HELLO", err);
-		if (rc == TB_OK)
-			break;
-		if (rc != TB_ERR_TIMEOUT)
-			return rc;
-	}
+	/* A lone delimiter ends any partial frame the device holds. */
+	rc = tb_transport_write(l->t, &delim, 1, 1000, err);
+	if (rc < 0)
+		return rc;
+	rc = transact(l, TBP_HELLO, tbp_hello_encode(&h, l->payload, sizeof(l->payload)),
+		      TBP_HELLO_RSP, l->cfg.hello_timeout_ms, l->cfg.hello_attempts, 1,
+		      "HELLO", err);
 	if (rc == TB_ERR_TIMEOUT)
 		return tb_error_set(err, TB_ERR_TIMEOUT,
 				    "device did not answer HELLO (%d attempts, %d ms each)",
 				    l->cfg.hello_attempts, l->cfg.hello_timeout_ms);
+	if (rc < 0)
+		return rc;
 	if (tbp_hello_rsp_decode(l->frame.payload, l->frame.len, caps) < 0)
 		return tb_error_set(err, TB_ERR_PROTO, "malformed HELLO reply (%u bytes)",
 				    l->frame.len);
@@ -385,17 +424,14 @@ static int handle_ack(struct tb_link *l, struct upload *u, struct tb_error *err)
 static int upload_begin(struct tb_link *l, struct upload *u, struct tb_error *err)
 {
 	struct tbp_load_begin b = { .total = u->len, .crc = tbp_crc32(0, u->data, u->len) };
-	uint16_t seq = ++l->seq;
 	int rc;
 
 	l->have_input = 0;
-	rc = send_frame(l, TBP_LOAD_BEGIN, seq,
-			tbp_load_begin_encode(&b, l->payload, sizeof(l->payload)), err);
-	if (rc < 0)
-		return rc;
 	u->st.round_trips++;
-	rc = await_reply(l, seq, TBP_LOAD_ACK, now_ms() + ack_wait_ms(l, 64),
-			 "LOAD_BEGIN", err);
+	rc = transact(l, TBP_LOAD_BEGIN,
+		      tbp_load_begin_encode(&b, l->payload, sizeof(l->payload)),
+		      TBP_LOAD_ACK, ack_wait_ms(l, 64), l->cfg.max_retries, 1,
+		      "LOAD_BEGIN", err);
 	if (rc < 0)
 		return rc;
 	u->seq_lo = l->seq;
@@ -514,53 +550,11 @@ static uint32_t drops(const struct tb_link *l)
 	return d->overflow + d->cobs + d->short_frames + d->length + d->crc + d->version;
 }
 
-/* How long to keep listening for the reply after a damaged frame: the
- * device sends nothing after INFER_RSP, so if no good reply follows soon,
- * the damaged frame was it. */
-#define INFER_DAMAGE_GRACE_MS 300
-
-/* Wait for the INFER reply.  *damaged is set when the wait ended because
- * a damaged frame was not followed by the reply. */
-static int await_infer(struct tb_link *l, uint16_t seq, int64_t deadline,
-		       int *damaged, struct tb_error *err)
-{
-	int rc, saw_drop = 0;
-
-	*damaged = 0;
-	for (;;) {
-		rc = recv_frame_ex(l, deadline, 1, err);
-		if (rc == RECV_DROPPED) {
-			int64_t grace = now_ms() + INFER_DAMAGE_GRACE_MS;
-
-			saw_drop = 1;
-			if (grace < deadline)
-				deadline = grace;
-			continue;
-		}
-		if (rc == TB_ERR_TIMEOUT && saw_drop) {
-			*damaged = 1;
-			return tb_error_set(err, TB_ERR_PROTO,
-					    "INFER: reply damaged on the link");
-		}
-		if (rc < 0)
-			return tb_error_prefix(err, "INFER: ");
-		if (l->frame.seq == seq)
-			break;
-		l->stats.stale_frames++;
-	}
-	if (l->frame.type == TBP_ERROR)
-		return device_error(l, "INFER", err);
-	if (l->frame.type != TBP_INFER_RSP)
-		return tb_error_set(err, TB_ERR_PROTO, "INFER: device sent %s (0x%02x)",
-				    tbp_type_name(l->frame.type), l->frame.type);
-	return TB_OK;
-}
-
 int tb_link_infer(struct tb_link *l, const struct tbp_infer *req,
 		  int timeout_ms, struct tbp_infer_rsp *rsp,
 		  struct tb_error *err)
 {
-	int rc = TB_ERR_PROTO, damaged = 0;
+	int rc;
 
 	if (!l->have_caps)
 		return tb_error_set(err, TB_ERR_ARG, "INFER before HELLO");
@@ -568,19 +562,9 @@ int tb_link_infer(struct tb_link *l, const struct tbp_infer *req,
 		return tb_error_set(err, TB_ERR_ARG, "INFER before an upload");
 	/* A reply damaged on the line is not the device's fault: run the
 	 * batch again (up to twice).  The figures come from the run whose
-	 * reply arrived intact. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		uint16_t seq = ++l->seq;
-
-		rc = send_frame(l, TBP_INFER, seq,
-				tbp_infer_encode(req, l->payload, sizeof(l->payload)), err);
-		if (rc < 0)
-			return rc;
-		rc = await_infer(l, seq, now_ms() + timeout_ms, &damaged, err);
-		if (!damaged)
-			break;
-		l->stats.retries++;
-	}
+	 * reply arrived intact.  Silence is not retried: it means a hang. */
+	rc = transact(l, TBP_INFER, tbp_infer_encode(req, l->payload, sizeof(l->payload)),
+		      TBP_INFER_RSP, timeout_ms, 3, 0, "INFER", err);
 	if (rc == TB_ERR_TIMEOUT)
 		return tb_error_set(err, TB_ERR_TIMEOUT,
 				    "device did not finish %lu inferences within %d ms",
@@ -596,13 +580,8 @@ int tb_link_infer(struct tb_link *l, const struct tbp_infer *req,
 
 int tb_link_reset(struct tb_link *l, int timeout_ms, struct tb_error *err)
 {
-	uint16_t seq = ++l->seq;
-	int rc;
+	int rc = transact(l, TBP_RESET, 0, TBP_RESET_RSP, timeout_ms, 3, 1, "RESET", err);
 
-	rc = send_frame(l, TBP_RESET, seq, 0, err);
-	if (rc < 0)
-		return rc;
-	rc = await_reply(l, seq, TBP_RESET_RSP, now_ms() + timeout_ms, "RESET", err);
 	l->have_input = 0;
 	tbp_decoder_reset(&l->dec);
 	return rc;

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 struct tb_conn {
+	const struct tb_board *board;
+	struct tb_conn_opts opts;
 	struct tb_transport *t;
 	struct tb_sim *sim;      /* spawned runner, or NULL */
 	struct tb_link *link;
@@ -160,11 +162,15 @@ static int explain_link_error(struct tb_conn *c, int rc, struct tb_error *err)
 
 	if (rc != TB_ERR_CLOSED && rc != TB_ERR_TIMEOUT && rc != TB_ERR_IO)
 		return rc;
+	char was[TB_ERROR_MSG_MAX];
+
 	st = tb_conn_runner_status(c);
-	if (st)
-		return tb_error_set(err, TB_ERR_CLOSED, "%s (%s)", st,
-				    err ? err->msg : "link lost");
-	return rc;
+	if (!st)
+		return rc;
+	snprintf(was, sizeof(was), "%s", err && err->msg[0] ? err->msg : "link lost");
+	if (strstr(was, st))
+		return tb_error_set(err, TB_ERR_CLOSED, "%s", was);
+	return tb_error_set(err, TB_ERR_CLOSED, "%s (%s)", st, was);
 }
 
 int tb_session_connect(const struct tb_board *b, const struct tb_conn_opts *o,
@@ -178,6 +184,8 @@ int tb_session_connect(const struct tb_board *b, const struct tb_conn_opts *o,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
+	c->board = b;
+	c->opts = *o;
 	rc = open_transport(b, o, c, err);
 	if (rc < 0)
 		goto out_free;
@@ -226,6 +234,38 @@ const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c)
 const char *tb_conn_port(const struct tb_conn *c)
 {
 	return c->port;
+}
+
+/* Bring a board back after a failed trial, by its reset method: a runner
+ * process is restarted (it may have died or hung), a serial board gets a
+ * DTR/RTS pulse; then HELLO again.  *c is replaced on success and freed
+ * either way on failure. */
+int tb_conn_recover(struct tb_conn **cp, struct tb_error *err)
+{
+	struct tb_conn *c = *cp;
+	const struct tb_board *b = c->board;
+	struct tb_conn_opts o = c->opts;
+	enum tb_reset_line line;
+	int rc;
+
+	if (c->sim || b->reset == TB_BOARD_RESET_PROCESS) {
+		tb_conn_free(c);
+		*cp = NULL;
+		return tb_session_connect(b, &o, cp, err);
+	}
+	if (b->reset == TB_BOARD_RESET_DTR || b->reset == TB_BOARD_RESET_RTS) {
+		line = b->reset == TB_BOARD_RESET_DTR ? TB_RESET_LINE_DTR : TB_RESET_LINE_RTS;
+		rc = tb_transport_pulse_reset(c->t, line, (int)b->reset_pulse_ms, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "resetting board '%s': ", b->name);
+		/* Give the board time to boot before it is asked anything. */
+		usleep(200 * 1000);
+	}
+	tb_transport_discard_input(c->t, NULL);
+	rc = tb_link_hello(c->link, &c->caps, err);
+	if (rc < 0)
+		return tb_error_prefix(err, "board '%s' did not come back: ", b->name);
+	return TB_OK;
 }
 
 /* ----------------------------------------------------------------------
@@ -481,6 +521,84 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	return TB_OK;
 }
 
+/* Failures a reset can cure: the link or the runner, not the harness. */
+static int recoverable(int rc)
+{
+	return rc == TB_ERR_TIMEOUT || rc == TB_ERR_CLOSED || rc == TB_ERR_PROTO ||
+	       rc == TB_ERR_IO || rc == TB_ERR_DEVICE;
+}
+
+static int store_failed_trial(struct run *r, int k, int64_t started,
+			      const char *reason, struct tb_error *err)
+{
+	struct tb_trial_result *tr = &r->res->trials[k];
+	struct tb_trial *t = &tr->t;
+
+	memset(tr, 0, sizeof(*tr));
+	t->idx = k;
+	t->started_at = started;
+	t->ended_at = wall_ms();
+	t->warmups = r->res->warmups;
+	t->timer_hz = r->res->caps.timer_hz;
+	t->latency_ms = t->inf_min_ms = t->inf_max_ms = NAN;
+	t->stack_peak = t->stack_size = t->arena_peak = t->arena_size = TB_STORE_UNKNOWN;
+	t->output_check = TB_OUTPUT_UNCHECKED;
+	t->status = TB_TRIAL_FAILED;
+	snprintf(tr->reason, sizeof(tr->reason), "%s", reason);
+	t->reason = tr->reason;
+	return tb_store_trial_add(r->store, r->res->run_id, t, err);
+}
+
+/* Run every trial.  A trial that fails on the link is stored as failed
+ * with its reason, the board is reset and the run goes on; it stops after
+ * TB_MAX_CONSECUTIVE_FAILURES failed trials in a row. */
+#define TB_MAX_CONSECUTIVE_FAILURES 3
+
+static int run_trials(struct run *r, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+	int consecutive = 0, first_rc = TB_OK, rc;
+	struct tb_error terr;
+
+	for (int k = 0; k < res->trials_planned; k++) {
+		int64_t started = wall_ms();
+
+		if (r->o->conn.cancel && *r->o->conn.cancel)
+			return tb_error_set(err, TB_ERR_INTERRUPTED,
+					    "interrupted after %d of %d trials", k,
+					    res->trials_planned);
+		tb_error_clear(&terr);
+		rc = run_trial(r, k, &terr);
+		if (rc == TB_OK) {
+			consecutive = 0;
+			continue;
+		}
+		if (!recoverable(rc)) {
+			*err = terr;
+			return rc;
+		}
+		res->n_failed++;
+		if (first_rc == TB_OK) {
+			first_rc = rc;
+			snprintf(res->first_failure, sizeof(res->first_failure), "%s", terr.msg);
+		}
+		if (store_failed_trial(r, k, started, terr.msg, err) < 0)
+			return err->code;
+		res->n_trials = k + 1;
+		if (++consecutive >= TB_MAX_CONSECUTIVE_FAILURES || k + 1 == res->trials_planned)
+			break;
+		r->loaded_seed = -1;
+		rc = tb_conn_recover(&r->conn, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "after trial %d failed (%s): ", k + 1,
+					       res->first_failure);
+	}
+	if (res->n_failed)
+		return tb_error_set(err, first_rc, "%d of %d trials failed; first: %s",
+				    res->n_failed, res->trials_planned, res->first_failure);
+	return TB_OK;
+}
+
 static void summarise(struct tb_run_result *res)
 {
 	double v[1024], scratch[1024];
@@ -489,6 +607,8 @@ static void summarise(struct tb_run_result *res)
 	res->stack_peak = 0;
 	res->arena_peak = 0;
 	for (int i = 0; i < res->n_trials; i++) {
+		if (res->trials[i].t.status != TB_TRIAL_OK)
+			continue;
 		if (n < 1024)
 			v[n++] = res->trials[i].t.latency_ms;
 		if (res->trials[i].t.stack_peak > res->stack_peak)
@@ -733,16 +853,7 @@ int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
 	rc = calibrate(&r, err);
 	if (rc < 0)
 		goto out;
-	for (int k = 0; k < o.trials; k++) {
-		if (o.conn.cancel && *o.conn.cancel) {
-			rc = tb_error_set(err, TB_ERR_INTERRUPTED,
-					  "interrupted after %d of %d trials", k, o.trials);
-			break;
-		}
-		rc = run_trial(&r, k, err);
-		if (rc < 0)
-			break;
-	}
+	rc = run_trials(&r, err);
 	progress(&r, TB_PHASE_DONE, res->n_trials);
 out:
 	finish(&r, rc, err);

@@ -46,6 +46,11 @@ int tb_session_connect(const struct tb_board *board,
 		       struct tb_error *err);
 void tb_conn_free(struct tb_conn *c);
 
+/* Reset a board that stopped answering (restart its runner process, or
+ * pulse DTR/RTS, as its board file says) and say HELLO again.  *c may be
+ * replaced; on failure it may be NULL. */
+int tb_conn_recover(struct tb_conn **c, struct tb_error *err);
+
 struct tb_link *tb_conn_link(struct tb_conn *c);
 const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c);
 /* Port path or transport description ("pty /dev/pts/4 (spawned runner)"). */
@@ -91,6 +96,7 @@ struct tb_trial_result {
 	char input_hash[65];
 	uint8_t output[TBP_MAX_PAYLOAD];
 	double duration_s;               /* length of the timed window */
+	char reason[TB_ERROR_MSG_MAX];   /* why it failed (t.reason points here) */
 };
 
 struct tb_run_result {
@@ -108,7 +114,9 @@ struct tb_run_result {
 	uint32_t arena_planned;          /* the workload's planned arena */
 	uint32_t macs;                   /* per inference, 0 if unknown */
 	int trials_planned;
-	int n_trials;                    /* trials finished and stored */
+	int n_trials;                    /* trials stored (ok and failed) */
+	int n_failed;                    /* of which failed */
+	char first_failure[TB_ERROR_MSG_MAX];
 	struct tb_trial_result *trials;
 	struct tb_stats latency_ms;      /* over the trials' mean latencies */
 	double throughput;               /* inferences per second, from the median */

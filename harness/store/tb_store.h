@@ -12,6 +12,8 @@
  *     Copy what must outlive the call.
  *   - tb_store_run_get() returns one heap block owned by the caller, freed
  *     with tb_store_run_free().
+ *   - tb_store_trace_get() returns a malloc()ed array owned by the caller,
+ *     freed with free().
  *
  * Values
  *   - Times are Unix time in milliseconds (UTC).
@@ -43,7 +45,7 @@
 
 /* Schema version this build writes (PRAGMA user_version).  Databases with a
  * lower version are migrated on open; a higher one is refused. */
-#define TB_STORE_SCHEMA_VERSION 1
+#define TB_STORE_SCHEMA_VERSION 2
 
 /* PRAGMA application_id of a tinybench results database ("tinb"). */
 #define TB_STORE_APPLICATION_ID 0x74696e62
@@ -98,6 +100,20 @@ struct tb_run_info {
 	const char *params_json;      /* all run parameters as a JSON text
 				       * (stored as given, not validated) */
 	int64_t started_at;           /* Unix ms (required) */
+	/* Schema version 2.  A zero-initialised struct leaves flash_bytes and
+	 * static_ram_bytes at 0 (a size, stored as such): set them to
+	 * TB_STORE_UNKNOWN when they are not known. */
+	const char *firmware_sha256;  /* hex SHA-256 (64 digits) of the runner
+				       * executable or firmware image, or NULL */
+	int64_t flash_bytes;          /* optional: text + rodata + initialised
+				       * data of the firmware ELF */
+	int64_t static_ram_bytes;     /* optional: data + bss */
+	const char *energy_method;    /* NULL: no energy measured; else
+				       * "measured:<instrument>" (a real meter)
+				       * or "emulated:<instrument>" (an
+				       * emulator), e.g. "measured:ppk2",
+				       * "emulated:lpm01a"; instrument is
+				       * [A-Za-z0-9_.-]+ */
 };
 
 /* A run as read back. */
@@ -132,6 +148,25 @@ struct tb_trial {
 	enum tb_output_check output_check;
 	enum tb_trial_status status;
 	const char *reason;           /* why it failed, or NULL */
+	/* Schema version 2.  A zero-initialised struct leaves the counts at 0
+	 * (stored as 0): set them to TB_STORE_UNKNOWN when not counted. */
+	int64_t link_retries;         /* optional: requests repeated because a
+				       * frame was damaged or lost */
+	int64_t frames_dropped;       /* optional: damaged frames received */
+	/*
+	 * Energy figures.  They need the run's energy_method: in a run without
+	 * one they must be unset (NaN / negative) or 0 -- what a zeroed struct
+	 * holds -- and are stored as NULL; any other value is TB_ERR_ARG, so
+	 * that no energy figure is stored without saying whether a meter or an
+	 * emulator produced it.  In a run with an energy_method, a set value
+	 * must be finite and >= 0 (window and sample rate > 0).
+	 */
+	double energy_uj;             /* energy per inference, microjoules */
+	double power_mw;              /* mean power over the timed window, mW */
+	double energy_window_ms;      /* length of the integration window, ms */
+	int64_t energy_samples;       /* optional: meter samples integrated */
+	double energy_sample_hz;      /* meter sample rate, Hz */
+	int64_t energy_lost_samples;  /* optional: samples the meter lost */
 };
 
 /*
@@ -142,12 +177,21 @@ struct tb_store_filter {
 	const char *board;            /* exact board name, or NULL for any */
 	const char *workload;         /* exact workload name, or NULL for any */
 	int64_t run_id;               /* one run, or 0 for any */
+	const char *tag;              /* "key=value": runs with that tag and
+				       * value; "key": runs having the tag at
+				       * all; NULL for any.  A malformed text
+				       * makes the walk fail with TB_ERR_ARG. */
 };
 
 /* Return 0 to continue, non-zero to stop the walk. */
 typedef int (*tb_store_run_cb)(const struct tb_run *run, void *user);
 typedef int (*tb_store_trial_cb)(const struct tb_run *run,
 				 const struct tb_trial *trial, void *user);
+typedef int (*tb_store_tag_cb)(const char *key, const char *value, void *user);
+
+/* Limits of run tags (tb_store_tag_set()). */
+#define TB_STORE_TAG_KEY_MAX   64	/* characters of [A-Za-z0-9_.-] */
+#define TB_STORE_TAG_VALUE_MAX 1024	/* bytes */
 
 /*
  * Default location: $XDG_DATA_HOME/tinybench/results.db, or
@@ -246,5 +290,45 @@ int tb_store_trials_foreach(struct tb_store *store,
 			    const struct tb_store_filter *f,
 			    tb_store_trial_cb cb, void *user,
 			    struct tb_error *err);
+
+/*
+ * Store the power trace of one trial: n > 0 values of mean power in
+ * milliwatts, one per bin of 1 / bin_hz seconds, kept as float32
+ * little-endian.  NaN may mark a bin without samples.  One transaction.
+ * The trial must exist (TB_ERR_NOTFOUND naming the run or trial); the run
+ * may be finished.  TB_ERR_ARG for n == 0, a NULL mw, bin_hz not finite and
+ * > 0, or a trial that already has a trace.
+ */
+int tb_store_trace_add(struct tb_store *store, int64_t run_id, int64_t idx,
+		       double bin_hz, const float *mw, size_t n,
+		       struct tb_error *err);
+
+/*
+ * Read the power trace of one trial.  On success *mw is a malloc()ed array
+ * of *n values owned by the caller (free() it) and *bin_hz its bin rate.
+ * TB_ERR_NOTFOUND if the trial has no trace (*mw = NULL, *n = 0).
+ */
+int tb_store_trace_get(struct tb_store *store, int64_t run_id, int64_t idx,
+		       double *bin_hz, float **mw, size_t *n,
+		       struct tb_error *err);
+
+/*
+ * Label a run (any status): insert the tag, or replace the value of an
+ * existing key.  key: 1..TB_STORE_TAG_KEY_MAX characters of [A-Za-z0-9_.-];
+ * value: text of at most TB_STORE_TAG_VALUE_MAX bytes ("" allowed, NULL
+ * not).  TB_ERR_ARG for a bad key or value, TB_ERR_NOTFOUND for an unknown
+ * run.
+ */
+int tb_store_tag_set(struct tb_store *store, int64_t run_id, const char *key,
+		     const char *value, struct tb_error *err);
+
+/*
+ * Call cb for each tag of a run, in key order (bytewise).  The strings are
+ * the store's, valid during the call.  TB_ERR_NOTFOUND for an unknown run;
+ * otherwise as tb_store_runs_foreach().
+ */
+int tb_store_tags_foreach(struct tb_store *store, int64_t run_id,
+			  tb_store_tag_cb cb, void *user,
+			  struct tb_error *err);
 
 #endif

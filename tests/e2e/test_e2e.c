@@ -233,8 +233,10 @@ Test(e2e, silent_runner_times_out_on_hello)
 
 /* Calibration runs 1 warm-up + 1 inference (a 5 ms inference outlasts 5 %
  * of the 1 ms minimum), then each trial 0 warm-ups + 1 inference: the
- * runner dies in the second trial. */
-Test(e2e, runner_dying_mid_run_keeps_finished_trials)
+ * runner dies in the second trial.  The harness stores that trial as
+ * failed, restarts the runner (fault counters start again) and finishes
+ * trials 3 and 4. */
+Test(e2e, runner_dying_mid_run_is_restarted_and_the_run_goes_on)
 {
 	static struct result r;
 
@@ -244,18 +246,38 @@ Test(e2e, runner_dying_mid_run_keeps_finished_trials)
 	   "--runner-arg=--fault", "--runner-arg=die-after=3");
 	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
 	cr_assert(contains(r.err, "exited with status 3"), "%s", r.err);
-	cr_assert(contains(r.err, "1 finished trial kept"), "%s", r.err);
+	cr_assert(contains(r.err, "1 of 4 trials failed"), "%s", r.err);
+	cr_assert(contains(r.err, "3 good trials kept"), "%s", r.err);
+	cr_assert(contains(r.out, "2     failed:"), "%s", r.out);
 	TB(&r, "results", "--db", db);
 	cr_assert_eq(r.status, 0);
 	cr_assert(contains(r.out, "failed"), "%s", r.out);
 	TB(&r, "export", "--format", "csv", "--db", db);
 	cr_assert_eq(r.status, 0);
-	/* header + 1 trial */
+	/* header + 4 trials, one of them failed */
 	int lines = 0;
 
 	for (char *p = r.out; *p; p++)
 		lines += *p == '\n';
-	cr_assert_eq(lines, 2, "%s", r.out);
+	cr_assert_eq(lines, 5, "%s", r.out);
+	cr_assert(contains(r.out, "\"failed\",\"trial 2: ") &&
+		  contains(r.out, "runner exited with status 3\""), "%s", r.out);
+}
+
+/* Three failed trials in a row stop the run. */
+Test(e2e, runner_that_keeps_dying_stops_the_run)
+{
+	static struct result r;
+
+	/* Calibration: 2 inferences; every trial: 5 + 1, and a runner dies
+	 * at its 4th inference, restarted or not. */
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "6",
+	   "--min-time", "0.001", "--warmups", "5",
+	   "--runner-arg=--fault", "--runner-arg=slow=5",
+	   "--runner-arg=--fault", "--runner-arg=die-after=3");
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.err, "3 of 6 trials failed"), "%s", r.err);
+	cr_assert(contains(r.err, "0 good trials kept"), "%s", r.err);
 }
 
 Test(e2e, hanging_runner_is_timed_out)
