@@ -397,3 +397,33 @@ Test(e2e, results_without_database_says_so)
 
 	cr_assert_neq(stat(missing, &st), 0, "reading must not create a database");
 }
+
+/* Ctrl-C in the middle: the run is marked interrupted, finished trials
+ * stay, the exit code is 130. */
+Test(e2e, sigint_marks_the_run_interrupted_and_keeps_trials)
+{
+	static struct result r;
+	const char *cli = getenv("TB_CLI");
+	char *argv[] = { (char *)cli, "run", "--board", "sim", "--workload", "kws",
+			 "--db", db, "--trials", "20", "--min-time", "0.3", "-q", NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, lines = 0;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, argv, environ), 0);
+	usleep(1500 * 1000);
+	kill(pid, SIGINT);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	posix_spawn_file_actions_destroy(&fa);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status 0x%x", st);
+	TB(&r, "results", "--db", db);
+	cr_assert(contains(r.out, "interrupted"), "%s", r.out);
+	TB(&r, "export", "--format", "csv", "--db", db);
+	for (char *p = r.out; *p; p++)
+		lines += *p == '\n';
+	cr_assert_geq(lines, 2, "no finished trial kept: %s", r.out);
+	cr_assert_lt(lines, 21, "the run was not interrupted: %s", r.out);
+}
