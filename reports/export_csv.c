@@ -30,6 +30,7 @@ enum col_kind {
 	COL_TRIAL_STATUS,	/* enum tb_trial_status, as text */
 	COL_OUTPUT_CHECK,	/* enum tb_output_check, as text */
 	COL_OUTPUT_HEX,		/* tb_trial output/output_len, as hex text */
+	COL_RUN_TAGS,		/* the run's tags, "k=v;k=v" (text) */
 };
 
 enum col_src { SRC_RUN, SRC_TRIAL };
@@ -86,6 +87,20 @@ static const struct column columns[] = {
 	TRIAL("input_hash", COL_TEXT, input_hash),
 	TRIAL("output_check", COL_OUTPUT_CHECK, output_check),
 	TRIAL("output_hex", COL_OUTPUT_HEX, output),
+	/* Schema version 2. */
+	RUN("firmware_sha256", COL_TEXT, info.firmware_sha256),
+	RUN("flash_bytes", COL_OPT_INT, info.flash_bytes),
+	RUN("static_ram_bytes", COL_OPT_INT, info.static_ram_bytes),
+	RUN("energy_method", COL_TEXT, info.energy_method),
+	TRIAL("link_retries", COL_OPT_INT, link_retries),
+	TRIAL("frames_dropped", COL_OPT_INT, frames_dropped),
+	TRIAL("energy_uj", COL_REAL, energy_uj),
+	TRIAL("power_mw", COL_REAL, power_mw),
+	TRIAL("energy_window_ms", COL_REAL, energy_window_ms),
+	TRIAL("energy_samples", COL_OPT_INT, energy_samples),
+	TRIAL("energy_sample_hz", COL_REAL, energy_sample_hz),
+	TRIAL("energy_lost_samples", COL_OPT_INT, energy_lost_samples),
+	{ "tags", COL_RUN_TAGS, SRC_RUN, 0 },
 };
 
 #define N_COLUMNS (sizeof(columns) / sizeof(columns[0]))
@@ -96,6 +111,10 @@ struct csv_out {
 	int errno_at_fail;
 	char *hex;		/* scratch for output_hex, grown as needed */
 	size_t hex_cap;
+	struct tb_store *store;
+	int64_t tags_run;	/* run whose tags are in tags (0 = none yet) */
+	char *tags;		/* that run's tags column, NUL-terminated */
+	size_t tags_len, tags_cap;
 	struct tb_error *err;
 };
 
@@ -216,7 +235,71 @@ static void put_cell(struct csv_out *w, const struct column *c,
 		if (trial->output)
 			put_hex(w, trial->output, trial->output_len);
 		break;
+	case COL_RUN_TAGS:
+		/* Known for every run: no tags is "", never missing. */
+		put_quoted(w, w->tags, w->tags_len);
+		break;
 	}
+}
+
+/* Append len bytes to w->tags; -1 when out of memory. */
+static int tags_append(struct csv_out *w, const char *s, size_t len)
+{
+	size_t need = w->tags_len + len + 1, cap;
+	char *grown;
+
+	if (need > w->tags_cap) {
+		cap = w->tags_cap ? 2 * w->tags_cap : 256;
+		while (cap < need)
+			cap *= 2;
+		grown = realloc(w->tags, cap);
+		if (!grown)
+			return -1;
+		w->tags = grown;
+		w->tags_cap = cap;
+	}
+	memcpy(w->tags + w->tags_len, s, len);
+	w->tags_len += len;
+	w->tags[w->tags_len] = '\0';
+	return 0;
+}
+
+/* One tag as "key=value", ';'-separated; '\\' and ';' in the value are
+ * escaped with a backslash (keys cannot hold them). */
+static int add_tag(const char *key, const char *value, void *user)
+{
+	struct csv_out *w = user;
+	const char *p;
+
+	if ((w->tags_len && tags_append(w, ";", 1)) ||
+	    tags_append(w, key, strlen(key)) || tags_append(w, "=", 1))
+		goto out_nomem;
+	for (p = value; *p; p++) {
+		if ((*p == '\\' || *p == ';') && tags_append(w, "\\", 1))
+			goto out_nomem;
+		if (tags_append(w, p, 1))
+			goto out_nomem;
+	}
+	return 0;
+out_nomem:
+	return tb_error_set(w->err, TB_ERR_NOMEM, "out of memory");
+}
+
+/* Load the tags column of run_id, once per run (rows come grouped by run). */
+static int load_tags(struct csv_out *w, int64_t run_id)
+{
+	int ret;
+
+	if (w->tags_run == run_id)
+		return TB_OK;
+	w->tags_len = 0;
+	if (tags_append(w, "", 0))
+		return tb_error_set(w->err, TB_ERR_NOMEM, "out of memory");
+	ret = tb_store_tags_foreach(w->store, run_id, add_tag, w, w->err);
+	if (ret)
+		return ret;
+	w->tags_run = run_id;
+	return TB_OK;
 }
 
 static void put_header(struct csv_out *w)
@@ -236,7 +319,11 @@ static int put_row(const struct tb_run *run, const struct tb_trial *trial,
 {
 	struct csv_out *w = user;
 	size_t i;
+	int ret;
 
+	ret = load_tags(w, run->id);
+	if (ret)
+		return ret;		/* stops the walk; err already set */
 	for (i = 0; i < N_COLUMNS; i++) {
 		if (i)
 			put_raw(w, ",");
@@ -278,7 +365,7 @@ static int export_rows(struct tb_store *store, const struct tb_store_filter *f,
 int tb_export_csv(struct tb_store *store, const struct tb_store_filter *f,
 		  FILE *out, struct tb_error *err)
 {
-	struct csv_out w = { .f = out, .err = err };
+	struct csv_out w = { .f = out, .store = store, .err = err };
 	locale_t c_locale, old;
 	int ret;
 
@@ -298,5 +385,6 @@ int tb_export_csv(struct tb_store *store, const struct tb_store_filter *f,
 	uselocale(old);
 	freelocale(c_locale);
 	free(w.hex);
+	free(w.tags);
 	return ret;
 }

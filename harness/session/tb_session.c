@@ -29,6 +29,7 @@ struct tb_conn {
 	struct tbp_hello_rsp caps;
 	char port[256];
 	char runner_status[256];
+	char firmware_sha256[65];  /* of the runner/firmware image, "" if unknown */
 };
 
 static int64_t wall_ms(void)
@@ -56,6 +57,39 @@ void tb_hex(const uint8_t *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	SHA2_CTX ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, data, len);
+	SHA256Final(d, &ctx);
+	tb_hex(d, sizeof(d), out);
+}
+
+/* SHA-256 of a file (the runner executable or firmware image). */
+static int sha256_file(const char *path, char out[65])
+{
+	uint8_t d[SHA256_DIGEST_LENGTH], buf[65536];
+	SHA2_CTX ctx;
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return -1;
+	SHA256Init(&ctx);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		SHA256Update(&ctx, buf, n);
+	n = (size_t)ferror(f);
+	fclose(f);
+	if (n)
+		return -1;
+	SHA256Final(d, &ctx);
+	tb_hex(d, sizeof(d), out);
+	return 0;
 }
 
 /* ----------------------------------------------------------------------
@@ -118,6 +152,8 @@ static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o
 		if (rc < 0)
 			return rc;
 		c->t = tb_sim_transport(c->sim);
+		if (sha256_file(path, c->firmware_sha256) < 0)
+			c->firmware_sha256[0] = '\0';
 		snprintf(c->port, sizeof(c->port), "pty (runner %s, pid %ld)", path,
 			 (long)tb_sim_pid(c->sim));
 		return TB_OK;
@@ -231,6 +267,11 @@ const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c)
 	return &c->caps;
 }
 
+const char *tb_conn_firmware_sha256(const struct tb_conn *c)
+{
+	return c && c->firmware_sha256[0] ? c->firmware_sha256 : NULL;
+}
+
 const char *tb_conn_port(const struct tb_conn *c)
 {
 	return c->port;
@@ -302,17 +343,6 @@ static int read_input_file(const char *path, const struct tb_workload *wl,
 	return TB_OK;
 }
 
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-	uint8_t d[SHA256_DIGEST_LENGTH];
-	SHA2_CTX ctx;
-
-	SHA256Init(&ctx);
-	SHA256Update(&ctx, data, len);
-	SHA256Final(d, &ctx);
-	tb_hex(d, sizeof(d), out);
-}
-
 /* ----------------------------------------------------------------------
  * The run
  */
@@ -329,6 +359,7 @@ struct run {
 	void *arena;           /* for the host reference */
 	int loaded_seed;       /* seed of the input on the device, -1 none */
 	int check_outputs;     /* device model == host model */
+	struct tb_link_stats link0; /* link counters at the start of the trial */
 	double t0;
 };
 
@@ -455,6 +486,22 @@ static int calibrate(struct run *r, struct tb_error *err)
 	return TB_OK;
 }
 
+/* What the link cost during this trial, and no energy (yet). */
+static void trial_link_figures(struct run *r, struct tb_trial *t)
+{
+	struct tb_link_stats now;
+
+	t->link_retries = TB_STORE_UNKNOWN;
+	t->frames_dropped = TB_STORE_UNKNOWN;
+	if (r->conn) {
+		tb_link_get_stats(tb_conn_link(r->conn), &now);
+		t->link_retries = now.retries - r->link0.retries;
+		t->frames_dropped = now.frames_dropped - r->link0.frames_dropped;
+	}
+	t->energy_uj = t->power_mw = t->energy_window_ms = t->energy_sample_hz = NAN;
+	t->energy_samples = t->energy_lost_samples = TB_STORE_UNKNOWN;
+}
+
 static int run_trial(struct run *r, int k, struct tb_error *err)
 {
 	struct tb_trial_result *tr = &r->res->trials[k];
@@ -464,6 +511,7 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	int rc;
 
 	memset(tr, 0, sizeof(*tr));
+	tb_link_get_stats(tb_conn_link(r->conn), &r->link0);
 	rc = load_input(r, k, k == 0 ? &r->res->upload : NULL, err);
 	if (rc < 0)
 		return rc;
@@ -514,6 +562,7 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 		}
 	}
 	t->status = TB_TRIAL_OK;
+	trial_link_figures(r, t);
 	rc = tb_store_trial_add(r->store, r->res->run_id, t, err);
 	if (rc < 0)
 		return rc;
@@ -544,6 +593,7 @@ static int store_failed_trial(struct run *r, int k, int64_t started,
 	t->stack_peak = t->stack_size = t->arena_peak = t->arena_size = TB_STORE_UNKNOWN;
 	t->output_check = TB_OUTPUT_UNCHECKED;
 	t->status = TB_TRIAL_FAILED;
+	trial_link_figures(r, t);
 	snprintf(tr->reason, sizeof(tr->reason), "%s", reason);
 	t->reason = tr->reason;
 	return tb_store_trial_add(r->store, r->res->run_id, t, err);
@@ -678,6 +728,10 @@ static int begin_run(struct run *r, struct tb_error *err)
 		.input_source = res->input_source,
 		.params_json = params,
 		.started_at = res->started_at,
+		.firmware_sha256 = tb_conn_firmware_sha256(r->conn),
+		.flash_bytes = TB_STORE_UNKNOWN,
+		.static_ram_bytes = TB_STORE_UNKNOWN,
+		.energy_method = NULL,
 	};
 	int rc;
 

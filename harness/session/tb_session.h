@@ -55,6 +55,8 @@ struct tb_link *tb_conn_link(struct tb_conn *c);
 const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c);
 /* Port path or transport description ("pty /dev/pts/4 (spawned runner)"). */
 const char *tb_conn_port(const struct tb_conn *c);
+/* SHA-256 (hex) of the runner executable / firmware image, or NULL. */
+const char *tb_conn_firmware_sha256(const struct tb_conn *c);
 /* When a link error may mean the runner died: a description of how it
  * ended ("runner exited with status 3"), or NULL if it still runs or the
  * board has no runner process. */

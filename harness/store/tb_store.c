@@ -91,6 +91,36 @@ static const char *const migrations[] = {
 	"	             CHECK (output_check IN ('match', 'mismatch', 'unchecked')),\n"
 	"	PRIMARY KEY (run_id, idx)\n"
 	");\n",
+
+	/* 1 -> 2: firmware identity and footprint, energy, link health,
+	 * power traces, run tags.  Existing rows get NULL in the new columns. */
+	"ALTER TABLE runs ADD COLUMN firmware_sha256 TEXT;\n"
+	"ALTER TABLE runs ADD COLUMN flash_bytes INTEGER CHECK (flash_bytes >= 0);\n"
+	"ALTER TABLE runs ADD COLUMN static_ram_bytes INTEGER CHECK (static_ram_bytes >= 0);\n"
+	"ALTER TABLE runs ADD COLUMN energy_method TEXT;\n"
+	"ALTER TABLE trials ADD COLUMN link_retries INTEGER CHECK (link_retries >= 0);\n"
+	"ALTER TABLE trials ADD COLUMN frames_dropped INTEGER CHECK (frames_dropped >= 0);\n"
+	"ALTER TABLE trials ADD COLUMN energy_uj REAL;\n"
+	"ALTER TABLE trials ADD COLUMN power_mw REAL;\n"
+	"ALTER TABLE trials ADD COLUMN energy_window_ms REAL;\n"
+	"ALTER TABLE trials ADD COLUMN energy_samples INTEGER CHECK (energy_samples >= 0);\n"
+	"ALTER TABLE trials ADD COLUMN energy_sample_hz REAL;\n"
+	"ALTER TABLE trials ADD COLUMN energy_lost_samples INTEGER CHECK (energy_lost_samples >= 0);\n"
+	"CREATE TABLE power_traces (\n"
+	"	run_id INTEGER NOT NULL,\n"
+	"	idx    INTEGER NOT NULL,\n"
+	"	bin_hz REAL NOT NULL CHECK (bin_hz > 0),\n"
+	"	mw     BLOB NOT NULL CHECK (length(mw) > 0 AND length(mw) % 4 = 0),\n"
+	"	PRIMARY KEY (run_id, idx),\n"
+	"	FOREIGN KEY (run_id, idx) REFERENCES trials (run_id, idx) ON DELETE CASCADE\n"
+	");\n"
+	"CREATE TABLE run_tags (\n"
+	"	run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,\n"
+	"	key    TEXT NOT NULL CHECK (key <> ''),\n"
+	"	value  TEXT NOT NULL,\n"
+	"	PRIMARY KEY (run_id, key)\n"
+	");\n"
+	"CREATE INDEX run_tags_key_value ON run_tags (key, value);\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == TB_STORE_SCHEMA_VERSION,
@@ -217,6 +247,49 @@ static int is_hex(const char *s)
 		return 0;
 	for (; *s; s++) {
 		if (!isxdigit((unsigned char)*s))
+			return 0;
+	}
+	return 1;
+}
+
+/* Exactly n hexadecimal digits. */
+static int is_hex_len(const char *s, size_t n)
+{
+	return strlen(s) == n && is_hex(s);
+}
+
+/* [A-Za-z0-9_.-], the characters of tag keys and instrument names. */
+static int is_name_char(int c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
+}
+
+static int is_tag_key(const char *k, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > TB_STORE_TAG_KEY_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!is_name_char(k[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* "measured:<instrument>" or "emulated:<instrument>". */
+static int is_energy_method(const char *m)
+{
+	const char *p;
+
+	if (strncmp(m, "measured:", 9) == 0 || strncmp(m, "emulated:", 9) == 0)
+		p = m + 9;
+	else
+		return 0;
+	if (!*p || strlen(p) > 64)
+		return 0;
+	for (; *p; p++) {
+		if (!is_name_char(*p))
 			return 0;
 	}
 	return 1;
@@ -553,14 +626,19 @@ static int migrate(struct tb_store *s, int64_t version, struct tb_error *err)
 	"r.timer_hz, r.timing_method, r.workload, r.model_hash, "	\
 	"r.runner_version, r.runner_build_id, r.protocol_version, "	\
 	"r.harness_version, r.harness_build_id, r.host, r.port, "	\
-	"r.input_source, r.params_json, r.started_at, r.ended_at"
-#define RUN_NCOLUMNS 21
+	"r.input_source, r.params_json, r.started_at, r.ended_at, "	\
+	"r.firmware_sha256, r.flash_bytes, r.static_ram_bytes, "	\
+	"r.energy_method"
+#define RUN_NCOLUMNS 25
 
 #define TRIAL_COLUMNS							\
 	"t.idx, t.status, t.reason, t.started_at, t.ended_at, "		\
 	"t.inferences, t.warmups, t.ticks, t.timer_hz, t.latency_ms, "	\
 	"t.inf_min_ms, t.inf_max_ms, t.stack_peak, t.stack_size, "	\
-	"t.arena_peak, t.arena_size, t.input_hash, t.output, t.output_check"
+	"t.arena_peak, t.arena_size, t.input_hash, t.output, t.output_check, " \
+	"t.link_retries, t.frames_dropped, t.energy_uj, t.power_mw, "	\
+	"t.energy_window_ms, t.energy_samples, t.energy_sample_hz, "	\
+	"t.energy_lost_samples"
 
 static int prepare_cached(struct tb_store *s, struct tb_error *err)
 {
@@ -576,10 +654,12 @@ static int prepare_cached(struct tb_store *s, struct tb_error *err)
 		  " timing_method, workload, model_hash, runner_version,"
 		  " runner_build_id, protocol_version, harness_version,"
 		  " harness_build_id, host, port, input_source, params_json,"
-		  " started_at, status)"
+		  " started_at, firmware_sha256, flash_bytes, static_ram_bytes,"
+		  " energy_method, status)"
 		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		  " ?13, ?14, ?15, ?16, ?17, 'running')" },
-		{ &s->run_status, "SELECT status FROM runs WHERE id = ?1" },
+		  " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, 'running')" },
+		{ &s->run_status,
+		  "SELECT status, energy_method IS NOT NULL FROM runs WHERE id = ?1" },
 		{ &s->run_update,
 		  "UPDATE runs SET status = ?2, reason = ?3, ended_at = ?4"
 		  " WHERE id = ?1" },
@@ -587,9 +667,12 @@ static int prepare_cached(struct tb_store *s, struct tb_error *err)
 		  "INSERT INTO trials (run_id, idx, status, reason, started_at,"
 		  " ended_at, inferences, warmups, ticks, timer_hz, latency_ms,"
 		  " inf_min_ms, inf_max_ms, stack_peak, stack_size, arena_peak,"
-		  " arena_size, input_hash, output, output_check)"
+		  " arena_size, input_hash, output, output_check, link_retries,"
+		  " frames_dropped, energy_uj, power_mw, energy_window_ms,"
+		  " energy_samples, energy_sample_hz, energy_lost_samples)"
 		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		  " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)" },
+		  " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+		  " ?25, ?26, ?27, ?28)" },
 	};
 	size_t i;
 	int rc;
@@ -746,6 +829,14 @@ static int check_run_info(const struct tb_run_info *info, struct tb_error *err)
 	if (info->model_hash && !is_hex(info->model_hash))
 		return tb_error_set(err, TB_ERR_ARG,
 				    "model hash '%s' is not hexadecimal", info->model_hash);
+	if (info->firmware_sha256 && !is_hex_len(info->firmware_sha256, 64))
+		return tb_error_set(err, TB_ERR_ARG,
+				    "firmware SHA-256 '%s' is not 64 hexadecimal digits",
+				    info->firmware_sha256);
+	if (info->energy_method && !is_energy_method(info->energy_method))
+		return tb_error_set(err, TB_ERR_ARG,
+				    "energy method '%s' is not measured:<instrument> or emulated:<instrument> (instrument: [A-Za-z0-9_.-], at most 64)",
+				    info->energy_method);
 	return TB_OK;
 }
 
@@ -769,6 +860,10 @@ static void bind_run_info(sqlite3_stmt *st, const struct tb_run_info *in)
 	bind_text(st, 15, in->input_source);
 	bind_text(st, 16, in->params_json);
 	sqlite3_bind_int64(st, 17, in->started_at);
+	bind_text(st, 18, in->firmware_sha256);
+	bind_opt_int(st, 19, in->flash_bytes);
+	bind_opt_int(st, 20, in->static_ram_bytes);
+	bind_text(st, 21, in->energy_method);
 }
 
 int tb_store_run_begin(struct tb_store *s, const struct tb_run_info *info,
@@ -794,9 +889,10 @@ int tb_store_run_begin(struct tb_store *s, const struct tb_run_info *info,
 /*
  * Inside a transaction: check that run_id exists and is still running.
  * what names the operation for the message ("cannot add trial 3").
+ * *has_energy (if not NULL) tells whether the run has an energy_method.
  */
 static int check_running(struct tb_store *s, int64_t run_id, const char *what,
-			 struct tb_error *err)
+			 int *has_energy, struct tb_error *err)
 {
 	const char *status;
 	int rc, ret = TB_OK;
@@ -811,6 +907,8 @@ static int check_running(struct tb_store *s, int64_t run_id, const char *what,
 		ret = db_fail(s, rc, err, "cannot look up the run");
 	} else {
 		status = col_text(s->run_status, 0);
+		if (has_energy)
+			*has_energy = sqlite3_column_int(s->run_status, 1);
 		if (!status || strcmp(status, "running") != 0)
 			ret = tb_error_set(err, TB_ERR_ARG,
 					   "results database '%s': %s: run %lld is already finished (%s)",
@@ -842,7 +940,7 @@ int tb_store_run_finish(struct tb_store *s, int64_t run_id,
 	ret = tx_begin(s, err);
 	if (ret)
 		return ret;
-	ret = check_running(s, run_id, what, err);
+	ret = check_running(s, run_id, what, NULL, err);
 	if (ret)
 		goto out_rollback;
 
@@ -867,6 +965,48 @@ out_rollback:
 }
 
 /* ------------------------------------------------------------------ trials */
+
+/* An energy figure: NaN (not measured), or finite and >= 0 (> 0 when
+ * positive is set).  0 is accepted here for every figure: in a run without
+ * an energy_method it means "unset" (see check_trial_energy()). */
+static int energy_ok(double v, int positive)
+{
+	if (isnan(v) || v == 0)
+		return 1;
+	return isfinite(v) && (positive ? v > 0 : v >= 0);
+}
+
+static int energy_set(double v)
+{
+	return !isnan(v) && v != 0;
+}
+
+/*
+ * Inside the transaction, once the run is known: energy figures need the
+ * run's energy_method.  Without one they must be unset or 0 (a zeroed
+ * struct) and are stored as NULL.  With one, window and sample rate may not
+ * be 0.
+ */
+static int check_trial_energy(struct tb_store *s, int64_t run_id,
+			      const struct tb_trial *t, int has_energy,
+			      struct tb_error *err)
+{
+	if (!has_energy) {
+		if (energy_set(t->energy_uj) || energy_set(t->power_mw) ||
+		    energy_set(t->energy_window_ms) ||
+		    energy_set(t->energy_sample_hz) ||
+		    t->energy_samples > 0 || t->energy_lost_samples > 0)
+			return tb_error_set(err, TB_ERR_ARG,
+					    "results database '%s': run %lld, trial %lld: energy figures given but the run has no energy_method (measured:<instrument> or emulated:<instrument>)",
+					    s->path, (long long)run_id, (long long)t->idx);
+		return TB_OK;
+	}
+	if (t->energy_window_ms == 0 || t->energy_sample_hz == 0)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "results database '%s': run %lld, trial %lld: energy window and sample rate must be > 0 (NaN if unknown)",
+				    s->path, (long long)run_id, (long long)t->idx);
+	return TB_OK;
+}
 
 static int check_trial(int64_t run_id, const struct tb_trial *t,
 		       struct tb_error *err)
@@ -894,14 +1034,23 @@ static int check_trial(int64_t run_id, const struct tb_trial *t,
 		bad = "invalid trial status";
 	else if (!tb_store_output_check_name(t->output_check))
 		bad = "invalid output check";
+	else if (!energy_ok(t->energy_uj, 0) || !energy_ok(t->power_mw, 0) ||
+		 !energy_ok(t->energy_window_ms, 1) ||
+		 !energy_ok(t->energy_sample_hz, 1))
+		bad = "energy figure negative, zero-length or not finite";
 	if (bad)
 		return tb_error_set(err, TB_ERR_ARG, "run %lld, trial %lld: %s",
 				    (long long)run_id, (long long)t->idx, bad);
 	return TB_OK;
 }
 
-static void bind_trial(sqlite3_stmt *st, int64_t run_id, const struct tb_trial *t)
+/* has_energy: the run has an energy_method; without one the energy columns
+ * are NULL (check_trial_energy() made sure nothing is lost). */
+static void bind_trial(sqlite3_stmt *st, int64_t run_id, const struct tb_trial *t,
+		       int has_energy)
 {
+	int i;
+
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, t->idx);
 	bind_text(st, 3, tb_store_trial_status_name(t->status));
@@ -925,15 +1074,28 @@ static void bind_trial(sqlite3_stmt *st, int64_t run_id, const struct tb_trial *
 	else
 		sqlite3_bind_null(st, 19);
 	bind_text(st, 20, tb_store_output_check_name(t->output_check));
+	bind_opt_int(st, 21, t->link_retries);
+	bind_opt_int(st, 22, t->frames_dropped);
+	if (has_energy) {
+		bind_real(st, 23, t->energy_uj);
+		bind_real(st, 24, t->power_mw);
+		bind_real(st, 25, t->energy_window_ms);
+		bind_opt_int(st, 26, t->energy_samples);
+		bind_real(st, 27, t->energy_sample_hz);
+		bind_opt_int(st, 28, t->energy_lost_samples);
+	} else {
+		for (i = 23; i <= 28; i++)
+			sqlite3_bind_null(st, i);
+	}
 }
 
 static int insert_trial(struct tb_store *s, int64_t run_id,
-			const struct tb_trial *t, const char *what,
-			struct tb_error *err)
+			const struct tb_trial *t, int has_energy,
+			const char *what, struct tb_error *err)
 {
 	int rc, ext;
 
-	bind_trial(s->trial_insert, run_id, t);
+	bind_trial(s->trial_insert, run_id, t, has_energy);
 	rc = step_done(s->trial_insert);
 	ext = sqlite3_extended_errcode(s->db);
 	stmt_done(s->trial_insert);
@@ -950,6 +1112,7 @@ int tb_store_trial_add(struct tb_store *s, int64_t run_id,
 		       const struct tb_trial *t, struct tb_error *err)
 {
 	char what[96];
+	int has_energy = 0;
 	int ret;
 
 	if (!s)
@@ -965,10 +1128,13 @@ int tb_store_trial_add(struct tb_store *s, int64_t run_id,
 	ret = tx_begin(s, err);
 	if (ret)
 		return ret;
-	ret = check_running(s, run_id, what, err);
+	ret = check_running(s, run_id, what, &has_energy, err);
 	if (ret)
 		goto out_rollback;
-	ret = insert_trial(s, run_id, t, what, err);
+	ret = check_trial_energy(s, run_id, t, has_energy, err);
+	if (ret)
+		goto out_rollback;
+	ret = insert_trial(s, run_id, t, has_energy, what, err);
 	if (ret)
 		goto out_rollback;
 	ret = tx_commit(s, err);
@@ -1013,6 +1179,10 @@ static int read_run(struct tb_store *s, sqlite3_stmt *st, struct tb_run *r,
 	r->info.params_json = col_text(st, 18);
 	r->info.started_at = sqlite3_column_int64(st, 19);
 	r->ended_at = col_opt_int(st, 20);
+	r->info.firmware_sha256 = col_text(st, 21);
+	r->info.flash_bytes = col_opt_int(st, 22);
+	r->info.static_ram_bytes = col_opt_int(st, 23);
+	r->info.energy_method = col_text(st, 24);
 
 	v = enum_parse(run_status_names, N_ELEMS(run_status_names), status);
 	if (v < 0)
@@ -1052,6 +1222,14 @@ static int read_trial(struct tb_store *s, sqlite3_stmt *st, int c0,
 	t->output = sqlite3_column_blob(st, c0 + 17);
 	t->output_len = (size_t)sqlite3_column_bytes(st, c0 + 17);
 	check = col_text(st, c0 + 18);
+	t->link_retries = col_opt_int(st, c0 + 19);
+	t->frames_dropped = col_opt_int(st, c0 + 20);
+	t->energy_uj = col_real(st, c0 + 21);
+	t->power_mw = col_real(st, c0 + 22);
+	t->energy_window_ms = col_real(st, c0 + 23);
+	t->energy_samples = col_opt_int(st, c0 + 24);
+	t->energy_sample_hz = col_real(st, c0 + 25);
+	t->energy_lost_samples = col_opt_int(st, c0 + 26);
 
 	v = enum_parse(trial_status_names, N_ELEMS(trial_status_names), status);
 	w = enum_parse(output_check_names, N_ELEMS(output_check_names), check);
@@ -1068,14 +1246,40 @@ static int read_trial(struct tb_store *s, sqlite3_stmt *st, int c0,
 #define FILTER_WHERE							\
 	" WHERE (?1 IS NULL OR r.board = ?1)"				\
 	" AND (?2 IS NULL OR r.workload = ?2)"				\
-	" AND (?3 IS NULL OR r.id = ?3)"
+	" AND (?3 IS NULL OR r.id = ?3)"				\
+	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM run_tags g"		\
+	"  WHERE g.run_id = r.id AND g.key = ?4"			\
+	"  AND (?5 IS NULL OR g.value = ?5)))"
+
+/* Split a tag filter "key=value" / "key"; *value is NULL for "key". */
+static int parse_tag_filter(const char *tag, size_t *key_len,
+			    const char **value, struct tb_error *err)
+{
+	const char *eq = strchr(tag, '=');
+
+	*key_len = eq ? (size_t)(eq - tag) : strlen(tag);
+	*value = eq ? eq + 1 : NULL;
+	if (!is_tag_key(tag, *key_len))
+		return tb_error_set(err, TB_ERR_ARG,
+				    "tag filter '%s': expected key=value or key, the key being 1..%d characters of [A-Za-z0-9_.-]",
+				    tag, TB_STORE_TAG_KEY_MAX);
+	return TB_OK;
+}
 
 static int prepare_filtered(struct tb_store *s, const char *sql,
 			    const struct tb_store_filter *f,
 			    sqlite3_stmt **st, struct tb_error *err)
 {
-	int rc;
+	const char *value = NULL;
+	size_t key_len = 0;
+	int rc, ret;
 
+	*st = NULL;
+	if (f && f->tag) {
+		ret = parse_tag_filter(f->tag, &key_len, &value, err);
+		if (ret)
+			return ret;
+	}
 	rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(s, rc, err, "cannot prepare a query");
@@ -1084,6 +1288,11 @@ static int prepare_filtered(struct tb_store *s, const char *sql,
 		bind_text(*st, 2, f->workload);
 		if (f->run_id)
 			sqlite3_bind_int64(*st, 3, f->run_id);
+		/* STATIC: f->tag outlives the statement (finalised before the
+		 * walk returns). */
+		if (f->tag)
+			sqlite3_bind_text(*st, 4, f->tag, (int)key_len, SQLITE_STATIC);
+		bind_text(*st, 5, value);
 	}
 	return TB_OK;
 }
@@ -1180,7 +1389,7 @@ int tb_store_trial_count(struct tb_store *s, int64_t run_id, int64_t *count,
 }
 
 /* The string fields of a run, so that copying can walk them. */
-#define RUN_NSTRINGS 14
+#define RUN_NSTRINGS 16
 
 static void run_strings(struct tb_run *r, const char **p[RUN_NSTRINGS])
 {
@@ -1190,6 +1399,7 @@ static void run_strings(struct tb_run *r, const char **p[RUN_NSTRINGS])
 		&i->model_hash, &i->runner_version, &i->runner_build_id,
 		&i->harness_version, &i->harness_build_id, &i->host, &i->port,
 		&i->input_source, &i->params_json, &r->reason,
+		&i->firmware_sha256, &i->energy_method,
 	};
 
 	memcpy(p, all, sizeof(all));
@@ -1269,4 +1479,300 @@ out_finalize:
 void tb_store_run_free(struct tb_run *run)
 {
 	free(run);
+}
+
+/* ------------------------------------------------------------ power traces */
+
+_Static_assert(sizeof(float) == 4 && sizeof(uint32_t) == 4,
+	       "power traces are stored as IEEE-754 binary32");
+
+/*
+ * Inside a transaction: check that run_id has trial idx.  TB_ERR_NOTFOUND
+ * names the missing run or trial.
+ */
+static int check_trial_exists(struct tb_store *s, int64_t run_id, int64_t idx,
+			      const char *what, struct tb_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = TB_OK;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1),"
+				" EXISTS (SELECT 1 FROM trials WHERE run_id = ?1 AND idx = ?2)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(s, rc, err, "cannot prepare a query");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, idx);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		ret = db_fail(s, rc, err, what);
+	else if (!sqlite3_column_int(st, 0))
+		ret = tb_error_set(err, TB_ERR_NOTFOUND,
+				   "results database '%s': %s: no run %lld",
+				   s->path, what, (long long)run_id);
+	else if (!sqlite3_column_int(st, 1))
+		ret = tb_error_set(err, TB_ERR_NOTFOUND,
+				   "results database '%s': %s: run %lld has no trial %lld",
+				   s->path, what, (long long)run_id, (long long)idx);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int tb_store_trace_add(struct tb_store *s, int64_t run_id, int64_t idx,
+		       double bin_hz, const float *mw, size_t n,
+		       struct tb_error *err)
+{
+	unsigned char *buf;
+	sqlite3_stmt *st = NULL;
+	char what[96];
+	uint32_t u;
+	size_t i;
+	int rc, ext, ret;
+
+	if (!s)
+		return tb_error_set(err, TB_ERR_ARG, "tb_store_trace_add: NULL store");
+	if (!mw || n == 0)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "run %lld, trial %lld: empty power trace",
+				    (long long)run_id, (long long)idx);
+	if (n > (size_t)INT32_MAX / 4)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "run %lld, trial %lld: power trace of %zu values is too long (at most %d)",
+				    (long long)run_id, (long long)idx, n, INT32_MAX / 4);
+	if (!isfinite(bin_hz) || bin_hz <= 0)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "run %lld, trial %lld: power trace bin rate %g Hz is not > 0",
+				    (long long)run_id, (long long)idx, bin_hz);
+
+	/* float32 little-endian, whatever the host's byte order. */
+	buf = malloc(4 * n);
+	if (!buf)
+		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		memcpy(&u, &mw[i], 4);
+		buf[4 * i] = (unsigned char)u;
+		buf[4 * i + 1] = (unsigned char)(u >> 8);
+		buf[4 * i + 2] = (unsigned char)(u >> 16);
+		buf[4 * i + 3] = (unsigned char)(u >> 24);
+	}
+
+	snprintf(what, sizeof(what), "cannot add the power trace of trial %lld of run %lld",
+		 (long long)idx, (long long)run_id);
+	ret = tx_begin(s, err);
+	if (ret)
+		goto out_free;
+	ret = check_trial_exists(s, run_id, idx, what, err);
+	if (ret)
+		goto out_rollback;
+	rc = sqlite3_prepare_v2(s->db,
+				"INSERT INTO power_traces (run_id, idx, bin_hz, mw)"
+				" VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ret = db_fail(s, rc, err, what);
+		goto out_rollback;
+	}
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_double(st, 3, bin_hz);
+	sqlite3_bind_blob(st, 4, buf, (int)(4 * n), SQLITE_STATIC);
+	rc = step_done(st);
+	ext = sqlite3_extended_errcode(s->db);
+	if (rc != SQLITE_OK) {
+		if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+			ret = tb_error_set(err, TB_ERR_ARG,
+					   "results database '%s': %s: it already has one",
+					   s->path, what);
+		else
+			ret = db_fail(s, rc, err, what);
+		goto out_rollback;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	ret = tx_commit(s, err);
+	if (ret)
+		goto out_rollback;
+	free(buf);
+	return TB_OK;
+
+out_rollback:
+	sqlite3_finalize(st);
+	tx_rollback(s);
+out_free:
+	free(buf);
+	return ret;
+}
+
+int tb_store_trace_get(struct tb_store *s, int64_t run_id, int64_t idx,
+		       double *bin_hz, float **mw, size_t *n,
+		       struct tb_error *err)
+{
+	const unsigned char *p;
+	sqlite3_stmt *st;
+	float *out;
+	size_t bytes, i;
+	uint32_t u;
+	int rc, ret = TB_OK;
+
+	if (!mw || !n)
+		return tb_error_set(err, TB_ERR_ARG, "tb_store_trace_get: NULL out-pointer");
+	*mw = NULL;
+	*n = 0;
+	if (bin_hz)
+		*bin_hz = NAN;
+	if (!s)
+		return tb_error_set(err, TB_ERR_ARG, "tb_store_trace_get: NULL store");
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT bin_hz, mw FROM power_traces WHERE run_id = ?1 AND idx = ?2",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(s, rc, err, "cannot prepare a query");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, idx);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = tb_error_set(err, TB_ERR_NOTFOUND,
+				   "results database '%s': run %lld, trial %lld has no power trace",
+				   s->path, (long long)run_id, (long long)idx);
+		goto out_finalize;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = db_fail(s, rc, err, "cannot read a power trace");
+		goto out_finalize;
+	}
+	/* Blob before bytes, as SQLite documents. */
+	p = sqlite3_column_blob(st, 1);
+	bytes = (size_t)sqlite3_column_bytes(st, 1);
+	if (!p || bytes == 0 || bytes % 4) {
+		ret = tb_error_set(err, TB_ERR_FORMAT,
+				   "results database '%s': run %lld, trial %lld: power trace of %zu bytes is not float32 values",
+				   s->path, (long long)run_id, (long long)idx, bytes);
+		goto out_finalize;
+	}
+	out = malloc(bytes);
+	if (!out) {
+		ret = tb_error_set(err, TB_ERR_NOMEM, "out of memory");
+		goto out_finalize;
+	}
+	for (i = 0; i < bytes / 4; i++) {
+		u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+		memcpy(&out[i], &u, 4);
+	}
+	if (bin_hz)
+		*bin_hz = sqlite3_column_double(st, 0);
+	*mw = out;
+	*n = bytes / 4;
+out_finalize:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* -------------------------------------------------------------------- tags */
+
+int tb_store_tag_set(struct tb_store *s, int64_t run_id, const char *key,
+		     const char *value, struct tb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char what[160];
+	int rc, ret;
+
+	if (!s || !key)
+		return tb_error_set(err, TB_ERR_ARG, "tb_store_tag_set: NULL argument");
+	if (!is_tag_key(key, strlen(key)))
+		return tb_error_set(err, TB_ERR_ARG,
+				    "run %lld: tag key '%.80s%s' is not 1..%d characters of [A-Za-z0-9_.-]",
+				    (long long)run_id, key, strlen(key) > 80 ? "..." : "",
+				    TB_STORE_TAG_KEY_MAX);
+	if (!value)
+		return tb_error_set(err, TB_ERR_ARG, "run %lld: tag '%s' has no value",
+				    (long long)run_id, key);
+	if (strlen(value) > TB_STORE_TAG_VALUE_MAX)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "run %lld: value of tag '%s' is %zu bytes, more than %d",
+				    (long long)run_id, key, strlen(value),
+				    TB_STORE_TAG_VALUE_MAX);
+
+	snprintf(what, sizeof(what), "cannot set tag '%s' of run %lld", key,
+		 (long long)run_id);
+	ret = tx_begin(s, err);
+	if (ret)
+		return ret;
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM runs WHERE id = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out_db_fail;
+	sqlite3_bind_int64(st, 1, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = tb_error_set(err, TB_ERR_NOTFOUND,
+				   "results database '%s': %s: no run %lld",
+				   s->path, what, (long long)run_id);
+		goto out_rollback;
+	}
+	if (rc != SQLITE_ROW)
+		goto out_db_fail;
+	sqlite3_finalize(st);
+
+	rc = sqlite3_prepare_v2(s->db,
+				"INSERT INTO run_tags (run_id, key, value) VALUES (?1, ?2, ?3)"
+				" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out_db_fail;
+	sqlite3_bind_int64(st, 1, run_id);
+	bind_text(st, 2, key);
+	bind_text(st, 3, value);
+	rc = step_done(st);
+	if (rc != SQLITE_OK)
+		goto out_db_fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	ret = tx_commit(s, err);
+	if (ret)
+		goto out_rollback;
+	return TB_OK;
+
+out_db_fail:
+	ret = db_fail(s, rc, err, what);
+out_rollback:
+	sqlite3_finalize(st);
+	tx_rollback(s);
+	return ret;
+}
+
+int tb_store_tags_foreach(struct tb_store *s, int64_t run_id,
+			  tb_store_tag_cb cb, void *user, struct tb_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = TB_OK, rows = 0;
+
+	if (!s || !cb)
+		return tb_error_set(err, TB_ERR_ARG, "tb_store_tags_foreach: NULL argument");
+	/* One statement: the first row says whether the run exists. */
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT g.key, g.value FROM runs r"
+				" LEFT JOIN run_tags g ON g.run_id = r.id"
+				" WHERE r.id = ?1 ORDER BY g.key",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(s, rc, err, "cannot prepare a query");
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			continue;	/* the run has no tags */
+		ret = cb(col_text(st, 0), col_text(st, 1), user);
+		if (ret)
+			goto out_finalize;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(s, rc, err, "cannot read run tags");
+	else if (!rows)
+		ret = tb_error_set(err, TB_ERR_NOTFOUND,
+				   "results database '%s': no run %lld",
+				   s->path, (long long)run_id);
+out_finalize:
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -296,8 +296,8 @@ int tb_store_trials_foreach(struct tb_store *store,
  * milliwatts, one per bin of 1 / bin_hz seconds, kept as float32
  * little-endian.  NaN may mark a bin without samples.  One transaction.
  * The trial must exist (TB_ERR_NOTFOUND naming the run or trial); the run
- * may be finished.  TB_ERR_ARG for n == 0, a NULL mw, bin_hz not finite and
- * > 0, or a trial that already has a trace.
+ * may be finished.  TB_ERR_ARG for n == 0, a NULL mw, a bin_hz that is not
+ * a finite number > 0, or a trial that already has a trace.
  */
 int tb_store_trace_add(struct tb_store *store, int64_t run_id, int64_t idx,
 		       double bin_hz, const float *mw, size_t n,
@@ -305,8 +305,8 @@ int tb_store_trace_add(struct tb_store *store, int64_t run_id, int64_t idx,
 
 /*
  * Read the power trace of one trial.  On success *mw is a malloc()ed array
- * of *n values owned by the caller (free() it) and *bin_hz its bin rate.
- * TB_ERR_NOTFOUND if the trial has no trace (*mw = NULL, *n = 0).
+ * of *n values owned by the caller (free() it) and *bin_hz its bin rate
+ * (bin_hz may be NULL).  TB_ERR_NOTFOUND if the trial has no trace (*mw = NULL, *n = 0).
  */
 int tb_store_trace_get(struct tb_store *store, int64_t run_id, int64_t idx,
 		       double *bin_hz, float **mw, size_t *n,

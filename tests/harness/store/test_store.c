@@ -133,6 +133,8 @@ static struct tb_run_info minimal_run(const char *board, const char *workload)
 		.timer_hz = TB_STORE_UNKNOWN,
 		.protocol_version = TB_STORE_UNKNOWN,
 		.started_at = 1700000000000,
+		.flash_bytes = TB_STORE_UNKNOWN,
+		.static_ram_bytes = TB_STORE_UNKNOWN,
 	};
 	return ri;
 }
@@ -153,6 +155,14 @@ static struct tb_trial minimal_trial(int64_t idx)
 		.stack_size = TB_STORE_UNKNOWN,
 		.arena_peak = TB_STORE_UNKNOWN,
 		.arena_size = TB_STORE_UNKNOWN,
+		.link_retries = TB_STORE_UNKNOWN,
+		.frames_dropped = TB_STORE_UNKNOWN,
+		.energy_uj = NAN,
+		.power_mw = NAN,
+		.energy_window_ms = NAN,
+		.energy_samples = TB_STORE_UNKNOWN,
+		.energy_sample_hz = NAN,
+		.energy_lost_samples = TB_STORE_UNKNOWN,
 	};
 	return t;
 }
@@ -465,6 +475,10 @@ static struct tb_run_info full_run(void)
 		.input_source = "dataset:kws/test, \"quoted\"\nline",
 		.params_json = "{\"trials\":5,\"inferences\":100}",
 		.started_at = 1712345678901,
+		.firmware_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		.flash_bytes = 187392,
+		.static_ram_bytes = 40960,
+		.energy_method = "measured:ppk2",
 	};
 	return ri;
 }
@@ -499,6 +513,10 @@ Test(store, run_round_trip_every_field)
 	expect_str(r->info.input_source, ri.input_source, "input_source");
 	expect_str(r->info.params_json, ri.params_json, "params_json");
 	cr_expect_eq(r->info.started_at, ri.started_at);
+	expect_str(r->info.firmware_sha256, ri.firmware_sha256, "firmware_sha256");
+	cr_expect_eq(r->info.flash_bytes, 187392);
+	cr_expect_eq(r->info.static_ram_bytes, 40960);
+	expect_str(r->info.energy_method, "measured:ppk2", "energy_method");
 	tb_store_run_free(r);
 
 	cr_assert_eq(tb_store_run_finish(s, id, TB_RUN_FAILED, "device reset", 1712345679999, &err),
@@ -524,9 +542,15 @@ Test(store, run_unknown_fields_are_null)
 	cr_expect_null(r->info.params_json);
 	cr_expect_eq(r->info.board_clock_hz, TB_STORE_UNKNOWN);
 	cr_expect_eq(r->info.protocol_version, TB_STORE_UNKNOWN);
+	cr_expect_null(r->info.firmware_sha256);
+	cr_expect_null(r->info.energy_method);
+	cr_expect_eq(r->info.flash_bytes, TB_STORE_UNKNOWN);
+	cr_expect_eq(r->info.static_ram_bytes, TB_STORE_UNKNOWN);
 	tb_store_run_free(r);
 	tb_store_close(s);
 	cr_expect_eq(raw_int(path, "SELECT board_clock_hz IS NULL AND board_cpu IS NULL FROM runs"), 1);
+	cr_expect_eq(raw_int(path, "SELECT flash_bytes IS NULL AND static_ram_bytes IS NULL"
+			     " AND firmware_sha256 IS NULL AND energy_method IS NULL FROM runs"), 1);
 }
 
 struct collect {
@@ -587,6 +611,14 @@ Test(store, trial_round_trip_every_field)
 		.output_check = TB_OUTPUT_MISMATCH,
 		.status = TB_TRIAL_FAILED,
 		.reason = "output differs at byte 1",
+		.link_retries = 3,
+		.frames_dropped = 2,
+		.energy_uj = 123.456789012345678,
+		.power_mw = 0.1,
+		.energy_window_ms = 1000.25,
+		.energy_samples = 100025,
+		.energy_sample_hz = 100000.0,
+		.energy_lost_samples = 0,
 	};
 	int64_t id = begin_ok(s, &ri);
 
@@ -616,6 +648,14 @@ Test(store, trial_round_trip_every_field)
 	cr_expect_eq(c.t[0].output_check, TB_OUTPUT_MISMATCH);
 	cr_expect_eq(c.t[0].status, TB_TRIAL_FAILED);
 	cr_expect_str_eq(c.reason[0], "output differs at byte 1");
+	cr_expect_eq(c.t[0].link_retries, 3);
+	cr_expect_eq(c.t[0].frames_dropped, 2);
+	cr_expect_eq(c.t[0].energy_uj, t.energy_uj, "energy_uj exact");
+	cr_expect_eq(c.t[0].power_mw, 0.1);
+	cr_expect_eq(c.t[0].energy_window_ms, 1000.25);
+	cr_expect_eq(c.t[0].energy_samples, 100025);
+	cr_expect_eq(c.t[0].energy_sample_hz, 100000.0);
+	cr_expect_eq(c.t[0].energy_lost_samples, 0, "0 lost is a value, not unknown");
 	tb_store_close(s);
 }
 
@@ -644,6 +684,14 @@ Test(store, trial_unknowns_and_max_ticks)
 	cr_expect_str_eq(c.hash[0], "(null)");
 	cr_expect_eq(c.t[0].output_check, TB_OUTPUT_UNCHECKED);
 	cr_expect_eq(c.t[0].status, TB_TRIAL_OK);
+	cr_expect_eq(c.t[0].link_retries, TB_STORE_UNKNOWN);
+	cr_expect_eq(c.t[0].frames_dropped, TB_STORE_UNKNOWN);
+	cr_expect(isnan(c.t[0].energy_uj));
+	cr_expect(isnan(c.t[0].power_mw));
+	cr_expect(isnan(c.t[0].energy_window_ms));
+	cr_expect(isnan(c.t[0].energy_sample_hz));
+	cr_expect_eq(c.t[0].energy_samples, TB_STORE_UNKNOWN);
+	cr_expect_eq(c.t[0].energy_lost_samples, TB_STORE_UNKNOWN);
 
 	/* Beyond INT64_MAX cannot be stored as an SQLite INTEGER. */
 	t.idx = 1;
@@ -910,5 +958,617 @@ Test(store, trial_filters_and_order)
 
 	cr_expect_eq(tb_store_trials_foreach(s, NULL, stop_at_second_trial, &n, NULL), 1);
 	cr_expect_eq(n, 2);
+	tb_store_close(s);
+}
+
+/* ------------------------------------------------ schema version 2 */
+
+/*
+ * Schema version 1 exactly as tinybench released it (migration 0 -> 1 of
+ * tb_store.c, frozen here): files written by that build must keep opening.
+ * v1_schema_copy_is_faithful checks the copy against the real migration.
+ */
+static const char v1_ddl[] =
+	"PRAGMA application_id = 1953066594;\n"
+	"CREATE TABLE runs (\n"
+	"	id               INTEGER PRIMARY KEY,\n"
+	"	status           TEXT NOT NULL DEFAULT 'running'\n"
+	"	                 CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),\n"
+	"	reason           TEXT,\n"
+	"	board            TEXT NOT NULL,\n"
+	"	board_cpu        TEXT,\n"
+	"	board_clock_hz   INTEGER,\n"
+	"	timer_hz         INTEGER,\n"
+	"	timing_method    TEXT,\n"
+	"	workload         TEXT NOT NULL,\n"
+	"	model_hash       TEXT,\n"
+	"	runner_version   TEXT,\n"
+	"	runner_build_id  TEXT,\n"
+	"	protocol_version INTEGER,\n"
+	"	harness_version  TEXT,\n"
+	"	harness_build_id TEXT,\n"
+	"	host             TEXT,\n"
+	"	port             TEXT,\n"
+	"	input_source     TEXT,\n"
+	"	params_json      TEXT,\n"
+	"	started_at       INTEGER NOT NULL,\n"
+	"	ended_at         INTEGER\n"
+	");\n"
+	"CREATE INDEX runs_board_workload ON runs (board, workload);\n"
+	"CREATE INDEX runs_workload ON runs (workload);\n"
+	"CREATE TABLE trials (\n"
+	"	run_id       INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,\n"
+	"	idx          INTEGER NOT NULL CHECK (idx >= 0),\n"
+	"	status       TEXT NOT NULL CHECK (status IN ('ok', 'failed')),\n"
+	"	reason       TEXT,\n"
+	"	started_at   INTEGER NOT NULL,\n"
+	"	ended_at     INTEGER NOT NULL,\n"
+	"	inferences   INTEGER NOT NULL CHECK (inferences >= 0),\n"
+	"	warmups      INTEGER NOT NULL CHECK (warmups >= 0),\n"
+	"	ticks        INTEGER NOT NULL CHECK (ticks >= 0),\n"
+	"	timer_hz     INTEGER,\n"
+	"	latency_ms   REAL,\n"
+	"	inf_min_ms   REAL,\n"
+	"	inf_max_ms   REAL,\n"
+	"	stack_peak   INTEGER,\n"
+	"	stack_size   INTEGER,\n"
+	"	arena_peak   INTEGER,\n"
+	"	arena_size   INTEGER,\n"
+	"	input_hash   TEXT,\n"
+	"	output       BLOB,\n"
+	"	output_check TEXT NOT NULL\n"
+	"	             CHECK (output_check IN ('match', 'mismatch', 'unchecked')),\n"
+	"	PRIMARY KEY (run_id, idx)\n"
+	");\n";
+
+/* A v1 file with two runs (one finished, one cut short) and three trials,
+ * written with plain SQLite as the v1 build would have left it. */
+static void make_v1_file(const char *path)
+{
+	raw_exec(path, v1_ddl);
+	raw_exec(path,
+		 "PRAGMA journal_mode = WAL;"
+		 "INSERT INTO runs (id, status, reason, board, board_cpu, board_clock_hz,"
+		 " timer_hz, timing_method, workload, model_hash, runner_version,"
+		 " runner_build_id, protocol_version, harness_version, harness_build_id,"
+		 " host, port, input_source, params_json, started_at, ended_at) VALUES"
+		 " (1, 'ok', NULL, 'sim', 'x86_64', NULL, 1000000000, 'host-monotonic-clock',"
+		 "  'kws01', 'abcdef', '0.1.0', 'b2c2c99', 1, '0.1.0', 'b2c2c99', 'lab',"
+		 "  '/dev/pts/3', 'seeds', '{\"trials\":2}', 1700000000000, 1700000009000),"
+		 " (2, 'running', NULL, 'apollo3', NULL, 48000000, NULL, NULL, 'vww', NULL,"
+		 "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1700000100000, NULL);"
+		 "INSERT INTO trials (run_id, idx, status, reason, started_at, ended_at,"
+		 " inferences, warmups, ticks, timer_hz, latency_ms, inf_min_ms, inf_max_ms,"
+		 " stack_peak, stack_size, arena_peak, arena_size, input_hash, output,"
+		 " output_check) VALUES"
+		 " (1, 0, 'ok', NULL, 1700000000100, 1700000000200, 10, 1, 9007199254740993,"
+		 "  1000000000, 7.5, 7.25, 8.0, 1144, 65536, 16000, 131072, 'e3b0c442',"
+		 "  x'00ff7f80', 'match'),"
+		 " (1, 1, 'failed', 'runner died', 1700000000300, 1700000000400, 0, 0, 0,"
+		 "  1000000000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'unchecked'),"
+		 " (2, 0, 'ok', NULL, 1700000100100, 1700000100200, 3, 0, 300, NULL, 2.5,"
+		 "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'unchecked');"
+		 "PRAGMA user_version = 1;");
+	cr_assert_eq(raw_int(path, "PRAGMA user_version"), 1);
+}
+
+/* Table and index definitions, in a stable order, as one string. */
+static char *schema_sql(const char *path)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_master"
+					" ORDER BY type, name", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(f, "%s %s: %s\n", sqlite3_column_text(st, 0),
+			sqlite3_column_text(st, 1),
+			sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "-");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	fclose(f);
+	return out;
+}
+
+Test(store, v1_schema_copy_is_faithful)
+{
+	const char *fresh = tpath("fresh.db"), *old = tpath("v1.db");
+	char *a, *b;
+
+	tb_store_close(open_ok(fresh));
+	make_v1_file(old);
+	tb_store_close(open_ok(old));
+	a = schema_sql(fresh);
+	b = schema_sql(old);
+	cr_expect_str_eq(b, a, "a migrated v1 file has the schema of a new file");
+	free(a);
+	free(b);
+}
+
+Test(store, migrates_v1_file_keeping_rows)
+{
+	const char *path = tpath("v1.db");
+	struct tb_store *s;
+	struct tb_run *r = NULL;
+	struct collect c = { 0 };
+	struct tb_trial t;
+	struct tb_error err = { 0 };
+	int64_t n = -1;
+	int i;
+
+	make_v1_file(path);
+	s = open_ok(path);
+	cr_expect_eq(raw_int(path, "PRAGMA user_version"), 2);
+	cr_expect_eq(raw_int(path, "PRAGMA application_id"), TB_STORE_APPLICATION_ID);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			     " AND name IN ('power_traces', 'run_tags')"), 2);
+
+	/* Runs: every v1 value intact, the v2 fields unknown. */
+	cr_assert_eq(tb_store_run_get(s, 1, &r, &err), 0, "%s", err.msg);
+	cr_expect_eq(r->status, TB_RUN_OK);
+	expect_str(r->info.board, "sim", "board");
+	expect_str(r->info.board_cpu, "x86_64", "board_cpu");
+	cr_expect_eq(r->info.board_clock_hz, TB_STORE_UNKNOWN);
+	cr_expect_eq(r->info.timer_hz, 1000000000);
+	expect_str(r->info.workload, "kws01", "workload");
+	expect_str(r->info.model_hash, "abcdef", "model_hash");
+	expect_str(r->info.params_json, "{\"trials\":2}", "params_json");
+	cr_expect_eq(r->info.protocol_version, 1);
+	cr_expect_eq(r->info.started_at, 1700000000000);
+	cr_expect_eq(r->ended_at, 1700000009000);
+	cr_expect_null(r->info.firmware_sha256);
+	cr_expect_null(r->info.energy_method);
+	cr_expect_eq(r->info.flash_bytes, TB_STORE_UNKNOWN);
+	cr_expect_eq(r->info.static_ram_bytes, TB_STORE_UNKNOWN);
+	tb_store_run_free(r);
+
+	/* Trials, in order, v1 values exact, v2 values unknown. */
+	cr_assert_eq(tb_store_trials_foreach(s, NULL, collect_trial, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 3);
+	cr_expect_eq(c.run_id[0], 1);
+	cr_expect_eq(c.t[0].ticks, (UINT64_C(1) << 53) + 1);
+	cr_expect_eq(c.t[0].latency_ms, 7.5);
+	cr_expect_eq(c.t[0].stack_peak, 1144);
+	cr_expect_eq(c.t[0].output_len, 4);
+	cr_expect_arr_eq(c.out[0], "\x00\xff\x7f\x80", 4);
+	cr_expect_eq(c.t[0].output_check, TB_OUTPUT_MATCH);
+	cr_expect_eq(c.t[1].status, TB_TRIAL_FAILED);
+	cr_expect_str_eq(c.reason[1], "runner died");
+	cr_expect_eq(c.run_id[2], 2);
+	cr_expect_eq(c.t[2].latency_ms, 2.5);
+	for (i = 0; i < 3; i++) {
+		cr_expect_eq(c.t[i].link_retries, TB_STORE_UNKNOWN, "trial row %d", i);
+		cr_expect_eq(c.t[i].frames_dropped, TB_STORE_UNKNOWN, "trial row %d", i);
+		cr_expect(isnan(c.t[i].energy_uj), "trial row %d", i);
+		cr_expect(isnan(c.t[i].power_mw), "trial row %d", i);
+		cr_expect(isnan(c.t[i].energy_window_ms), "trial row %d", i);
+		cr_expect(isnan(c.t[i].energy_sample_hz), "trial row %d", i);
+		cr_expect_eq(c.t[i].energy_samples, TB_STORE_UNKNOWN, "trial row %d", i);
+		cr_expect_eq(c.t[i].energy_lost_samples, TB_STORE_UNKNOWN, "trial row %d", i);
+	}
+
+	/* The run cut short under v1 still takes trials, with v2 fields. */
+	t = minimal_trial(1);
+	t.link_retries = 4;
+	t.frames_dropped = 1;
+	add_ok(s, 2, &t);
+	cr_assert_eq(tb_store_trial_count(s, 2, &n, NULL), 0);
+	cr_expect_eq(n, 2);
+	cr_expect_eq(tb_store_tag_set(s, 1, "baseline", "yes", &err), 0, "%s", err.msg);
+	tb_store_close(s);
+
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM runs"), 2);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM trials"), 4);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM runs WHERE firmware_sha256 IS NULL"
+			     " AND flash_bytes IS NULL AND static_ram_bytes IS NULL"
+			     " AND energy_method IS NULL"), 2);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM trials WHERE link_retries IS NULL"
+			     " AND frames_dropped IS NULL AND energy_uj IS NULL AND power_mw IS NULL"
+			     " AND energy_window_ms IS NULL AND energy_samples IS NULL"
+			     " AND energy_sample_hz IS NULL AND energy_lost_samples IS NULL"), 3);
+	cr_expect_eq(raw_int(path, "SELECT link_retries * 10 + frames_dropped FROM trials"
+			     " WHERE run_id = 2 AND idx = 1"), 41);
+
+	/* Opening again does not migrate again. */
+	s = open_ok(path);
+	tb_store_close(s);
+	cr_expect_eq(raw_int(path, "PRAGMA user_version"), 2);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM trials"), 4);
+}
+
+Test(store, v2_run_fields_are_checked)
+{
+	struct tb_store *s = open_ok(tpath("v2args.db"));
+	struct tb_run_info ri = minimal_run("sim", "kws");
+	struct tb_error err = { 0 };
+	static const char *const bad_methods[] = {
+		"ppk2", "measured:", "measured", "simulated:ppk2", "measured:pp k2",
+		"Measured:ppk2", "emulated:ppk2;drop", "",
+	};
+	static const char *const good_methods[] = {
+		"measured:ppk2", "emulated:ppk2", "emulated:lpm01a", "measured:joulescope.js220",
+	};
+	int64_t id;
+	size_t i;
+
+	ri.firmware_sha256 = "abc";	/* hex, but not 64 digits */
+	cr_expect_eq(tb_store_run_begin(s, &ri, &id, &err), TB_ERR_ARG);
+	cr_expect(strstr(err.msg, "'abc'"), "%s", err.msg);
+	ri.firmware_sha256 = "zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+	cr_expect_eq(tb_store_run_begin(s, &ri, &id, &err), TB_ERR_ARG);
+	ri.firmware_sha256 = NULL;
+
+	for (i = 0; i < sizeof(bad_methods) / sizeof(bad_methods[0]); i++) {
+		ri.energy_method = bad_methods[i];
+		cr_expect_eq(tb_store_run_begin(s, &ri, &id, &err), TB_ERR_ARG,
+			     "energy method '%s' accepted", bad_methods[i]);
+		cr_expect(strstr(err.msg, "measured:<instrument>"), "%s", err.msg);
+	}
+	for (i = 0; i < sizeof(good_methods) / sizeof(good_methods[0]); i++) {
+		ri.energy_method = good_methods[i];
+		cr_expect_eq(tb_store_run_begin(s, &ri, &id, &err), 0,
+			     "energy method '%s': %s", good_methods[i], err.msg);
+	}
+	tb_store_close(s);
+}
+
+/* What a caller that predates version 2 passes: a zeroed struct with only
+ * the v1 fields filled in. */
+static struct tb_trial v1_style_trial(int64_t idx)
+{
+	struct tb_trial t;
+
+	memset(&t, 0, sizeof(t));
+	t.idx = idx;
+	t.started_at = 1700000000100;
+	t.ended_at = 1700000000200;
+	t.inferences = 10;
+	t.ticks = 1000;
+	t.timer_hz = TB_STORE_UNKNOWN;
+	t.latency_ms = 1.5;
+	return t;
+}
+
+Test(store, energy_figures_need_an_energy_method)
+{
+	const char *path = tpath("energy.db");
+	struct tb_store *s = open_ok(path);
+	struct tb_run_info plain = minimal_run("sim", "kws");
+	struct tb_run_info metered = minimal_run("sim", "kws");
+	struct tb_trial t;
+	struct tb_error err = { 0 };
+	struct collect c = { 0 };
+	struct tb_store_filter f = { 0 };
+	int64_t id_plain, id_metered;
+
+	metered.energy_method = "emulated:ppk2";
+	id_plain = begin_ok(s, &plain);
+	id_metered = begin_ok(s, &metered);
+
+	/* Zeroed v2 fields in a run without energy: stored as "not measured";
+	 * link counts are plain numbers (0 = none happened). */
+	t = v1_style_trial(0);
+	add_ok(s, id_plain, &t);
+	cr_expect_eq(raw_int(path, "SELECT energy_uj IS NULL AND power_mw IS NULL"
+			     " AND energy_window_ms IS NULL AND energy_samples IS NULL"
+			     " AND energy_sample_hz IS NULL AND energy_lost_samples IS NULL"
+			     " AND link_retries = 0 AND frames_dropped = 0"
+			     " FROM trials WHERE idx = 0"), 1);
+
+	/* A real figure without an energy_method is refused. */
+	t = minimal_trial(1);
+	t.energy_uj = 12.5;
+	cr_expect_eq(tb_store_trial_add(s, id_plain, &t, &err), TB_ERR_ARG);
+	cr_expect(strstr(err.msg, "energy_method"), "%s", err.msg);
+	t = minimal_trial(1);
+	t.energy_samples = 100;
+	cr_expect_eq(tb_store_trial_add(s, id_plain, &t, &err), TB_ERR_ARG);
+
+	/* With a method: zero window or rate, negatives, infinities refused. */
+	t = v1_style_trial(0);
+	cr_expect_eq(tb_store_trial_add(s, id_metered, &t, &err), TB_ERR_ARG,
+		     "zeroed struct in a metered run");
+	cr_expect(strstr(err.msg, "window"), "%s", err.msg);
+	t = minimal_trial(0);
+	t.energy_uj = -1.0;
+	cr_expect_eq(tb_store_trial_add(s, id_metered, &t, &err), TB_ERR_ARG);
+	t = minimal_trial(0);
+	t.power_mw = INFINITY;
+	cr_expect_eq(tb_store_trial_add(s, id_metered, &t, &err), TB_ERR_ARG);
+	t = minimal_trial(0);
+	t.energy_sample_hz = -5;
+	cr_expect_eq(tb_store_trial_add(s, id_metered, &t, &err), TB_ERR_ARG);
+
+	/* 0 energy in a metered run is a measurement; NaN rate = unknown. */
+	t = minimal_trial(0);
+	t.energy_uj = 0.0;
+	t.power_mw = 0.0;
+	t.energy_window_ms = 250.0;
+	t.energy_samples = 0;
+	add_ok(s, id_metered, &t);
+	f.run_id = id_metered;
+	cr_assert_eq(tb_store_trials_foreach(s, &f, collect_trial, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 1);
+	cr_expect_eq(c.t[0].energy_uj, 0.0);
+	cr_expect(!isnan(c.t[0].energy_uj));
+	cr_expect_eq(c.t[0].energy_window_ms, 250.0);
+	cr_expect(isnan(c.t[0].energy_sample_hz));
+	cr_expect_eq(c.t[0].energy_samples, 0);
+	cr_expect_eq(c.t[0].energy_lost_samples, TB_STORE_UNKNOWN);
+	tb_store_close(s);
+}
+
+/* ------------------------------------------------------ power traces */
+
+Test(store, trace_round_trip_is_bit_exact)
+{
+	const char *path = tpath("trace.db");
+	struct tb_store *s = open_ok(path);
+	struct tb_run_info ri = minimal_run("sim", "kws");
+	struct tb_trial t = minimal_trial(0);
+	struct tb_error err = { 0 };
+	const float mw[] = {
+		1.0f, 0.1f, 12.345678f, -0.0f, 0.0f, 3.4028235e38f, 1.4e-45f,
+		1.17549435e-38f, 1e-30f, 1234567.875f, -2.5f,
+	};
+	const size_t n = sizeof(mw) / sizeof(mw[0]);
+	float *got = (float *)&err;	/* must be replaced */
+	double hz = 0;
+	size_t got_n = 99;
+	int64_t id = begin_ok(s, &ri);
+
+	add_ok(s, id, &t);
+	cr_assert_eq(tb_store_trace_add(s, id, 0, 1000.0, mw, n, &err), 0, "%s", err.msg);
+	cr_assert_eq(tb_store_trace_get(s, id, 0, &hz, &got, &got_n, &err), 0, "%s", err.msg);
+	cr_expect_eq(hz, 1000.0);
+	cr_assert_eq(got_n, n);
+	cr_expect_arr_eq(got, mw, sizeof(mw), "bit-exact floats");
+	for (size_t i = 0; i < n; i++)
+		cr_expect_eq(got[i], mw[i], "value %zu", i);
+	free(got);
+
+	/* The file format: float32 little-endian, 4 bytes per bin. */
+	tb_store_close(s);
+	cr_expect_eq(raw_int(path, "SELECT length(mw) FROM power_traces"), (int64_t)(4 * n));
+	cr_expect_eq(raw_int(path, "SELECT substr(hex(mw), 1, 16) = '0000803FCDCCCC3D'"
+			     " FROM power_traces"), 1);
+}
+
+Test(store, trace_errors)
+{
+	struct tb_store *s = open_ok(tpath("trace_err.db"));
+	struct tb_run_info ri = minimal_run("sim", "kws");
+	struct tb_trial t = minimal_trial(0);
+	struct tb_error err = { 0 };
+	const float mw[] = { 1.0f, 2.0f, 3.0f };
+	float *got = (float *)mw;
+	double hz = 5;
+	size_t n = 7;
+	int64_t id = begin_ok(s, &ri);
+
+	add_ok(s, id, &t);
+	cr_expect_eq(tb_store_trace_add(s, id, 1, 100.0, mw, 3, &err), TB_ERR_NOTFOUND);
+	cr_expect(strstr(err.msg, "no trial 1"), "%s", err.msg);
+	cr_expect_eq(tb_store_trace_add(s, id + 1, 0, 100.0, mw, 3, &err), TB_ERR_NOTFOUND);
+	cr_expect(strstr(err.msg, "no run"), "%s", err.msg);
+	cr_expect_eq(tb_store_trace_add(s, id, 0, 100.0, mw, 0, &err), TB_ERR_ARG, "empty");
+	cr_expect_eq(tb_store_trace_add(s, id, 0, 100.0, NULL, 3, &err), TB_ERR_ARG);
+	cr_expect_eq(tb_store_trace_add(s, id, 0, 0.0, mw, 3, &err), TB_ERR_ARG, "bin_hz 0");
+	cr_expect_eq(tb_store_trace_add(s, id, 0, NAN, mw, 3, &err), TB_ERR_ARG, "bin_hz NaN");
+	cr_expect_eq(tb_store_trace_add(s, id, 0, INFINITY, mw, 3, &err), TB_ERR_ARG);
+
+	cr_expect_eq(tb_store_trace_get(s, id, 0, &hz, &got, &n, &err), TB_ERR_NOTFOUND,
+		     "nothing stored by the failed adds");
+	cr_expect_null(got);
+	cr_expect_eq(n, 0);
+	cr_expect(isnan(hz));
+	cr_expect(strstr(err.msg, "no power trace"), "%s", err.msg);
+
+	/* A finished run's trial may still get its trace; only one. */
+	cr_assert_eq(tb_store_run_finish(s, id, TB_RUN_OK, NULL, 1700000009999, &err), 0);
+	cr_expect_eq(tb_store_trace_add(s, id, 0, 100.0, mw, 3, &err), 0, "%s", err.msg);
+	cr_expect_eq(tb_store_trace_add(s, id, 0, 100.0, mw, 3, &err), TB_ERR_ARG);
+	cr_expect(strstr(err.msg, "already"), "%s", err.msg);
+	cr_assert_eq(tb_store_trace_get(s, id, 0, NULL, &got, &n, &err), 0, "%s", err.msg);
+	cr_expect_eq(n, 3);
+	free(got);
+	tb_store_close(s);
+}
+
+Test(store, trace_follows_its_trial)
+{
+	const char *path = tpath("cascade.db");
+	struct tb_store *s = open_ok(path);
+	struct tb_run_info ri = minimal_run("sim", "kws");
+	struct tb_trial t = minimal_trial(0);
+	const float mw[] = { 1.0f };
+	int64_t id = begin_ok(s, &ri);
+
+	add_ok(s, id, &t);
+	cr_assert_eq(tb_store_trace_add(s, id, 0, 10.0, mw, 1, NULL), 0);
+	cr_assert_eq(tb_store_tag_set(s, id, "k", "v", NULL), 0);
+	tb_store_close(s);
+	raw_exec(path, "PRAGMA foreign_keys = ON; DELETE FROM runs;");
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM power_traces"), 0);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM run_tags"), 0);
+}
+
+/* -------------------------------------------------------------- tags */
+
+struct seen_tags {
+	int n;
+	char kv[16][1100];
+};
+
+static int collect_tag(const char *key, const char *value, void *user)
+{
+	struct seen_tags *st = user;
+
+	cr_assert_lt(st->n, 16);
+	snprintf(st->kv[st->n++], sizeof(st->kv[0]), "%s=%s", key, value);
+	return 0;
+}
+
+Test(store, tags_set_replace_and_list_in_key_order)
+{
+	struct tb_store *s = open_ok(tpath("tags.db"));
+	struct tb_run_info ri = minimal_run("sim", "kws");
+	struct tb_error err = { 0 };
+	struct seen_tags st = { 0 };
+	int64_t id = begin_ok(s, &ri), other = begin_ok(s, &ri);
+
+	cr_assert_eq(tb_store_tag_set(s, id, "git.commit", "b2c2c99", &err), 0, "%s", err.msg);
+	cr_assert_eq(tb_store_tag_set(s, id, "branch", "main", &err), 0, "%s", err.msg);
+	cr_assert_eq(tb_store_tag_set(s, id, "Z-last_1", "", &err), 0, "empty value: %s", err.msg);
+	cr_assert_eq(tb_store_tag_set(s, id, "branch", "feature/energy;v2", &err), 0, "%s", err.msg);
+	cr_assert_eq(tb_store_tags_foreach(s, id, collect_tag, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(st.n, 3, "replace does not add");
+	/* Bytewise key order: upper case before lower case. */
+	cr_expect_str_eq(st.kv[0], "Z-last_1=");
+	cr_expect_str_eq(st.kv[1], "branch=feature/energy;v2");
+	cr_expect_str_eq(st.kv[2], "git.commit=b2c2c99");
+
+	memset(&st, 0, sizeof(st));
+	cr_expect_eq(tb_store_tags_foreach(s, other, collect_tag, &st, &err), 0, "%s", err.msg);
+	cr_expect_eq(st.n, 0, "tags belong to one run");
+	cr_expect_eq(tb_store_tags_foreach(s, other + 1, collect_tag, &st, &err), TB_ERR_NOTFOUND);
+	cr_expect(strstr(err.msg, "no run"), "%s", err.msg);
+
+	/* Finished runs can still be labelled. */
+	cr_assert_eq(tb_store_run_finish(s, other, TB_RUN_OK, NULL, 1700000009999, &err), 0);
+	cr_expect_eq(tb_store_tag_set(s, other, "baseline", "1", &err), 0, "%s", err.msg);
+	tb_store_close(s);
+}
+
+Test(store, tags_reject_bad_keys_and_values)
+{
+	struct tb_store *s = open_ok(tpath("tagargs.db"));
+	struct tb_run_info ri = minimal_run("sim", "kws");
+	struct tb_error err = { 0 };
+	struct seen_tags st = { 0 };
+	static const char *const bad_keys[] = {
+		"", "has space", "k=v", "semi;colon", "sl/ash", "caf\xc3\xa9", "tab\t",
+	};
+	char key64[65], key65[66], val1024[1025], val1025[1026];
+	int64_t id = begin_ok(s, &ri);
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		cr_expect_eq(tb_store_tag_set(s, id, bad_keys[i], "v", &err), TB_ERR_ARG,
+			     "key '%s' accepted", bad_keys[i]);
+		cr_expect(strstr(err.msg, "tag key"), "%s", err.msg);
+	}
+	memset(key64, 'k', 64);
+	key64[64] = '\0';
+	memset(key65, 'k', 65);
+	key65[65] = '\0';
+	memset(val1024, 'v', 1024);
+	val1024[1024] = '\0';
+	memset(val1025, 'v', 1025);
+	val1025[1025] = '\0';
+	cr_expect_eq(tb_store_tag_set(s, id, key65, "v", &err), TB_ERR_ARG, "65-char key");
+	cr_expect_eq(tb_store_tag_set(s, id, "k", NULL, &err), TB_ERR_ARG, "NULL value");
+	cr_expect_eq(tb_store_tag_set(s, id, "k", val1025, &err), TB_ERR_ARG, "1025-byte value");
+	cr_expect(strstr(err.msg, "1025"), "%s", err.msg);
+	cr_expect_eq(tb_store_tag_set(s, id + 1, "k", "v", &err), TB_ERR_NOTFOUND);
+	cr_expect_eq(tb_store_tags_foreach(s, id, collect_tag, &st, NULL), 0);
+	cr_expect_eq(st.n, 0, "nothing stored by the refused calls");
+
+	cr_expect_eq(tb_store_tag_set(s, id, key64, val1024, &err), 0, "limits: %s", err.msg);
+	cr_expect_eq(tb_store_tag_set(s, id, "a-Z_0.9", "v", &err), 0, "%s", err.msg);
+	tb_store_close(s);
+}
+
+/* Runs 1..3 of three_runs(), tagged: 1 fw=a, 2 fw=b and ci=, 3 none. */
+static struct tb_store *tagged_runs(void)
+{
+	struct tb_store *s = three_runs();
+
+	cr_assert_eq(tb_store_tag_set(s, 1, "fw", "a", NULL), 0);
+	cr_assert_eq(tb_store_tag_set(s, 2, "fw", "b=c", NULL), 0);
+	cr_assert_eq(tb_store_tag_set(s, 2, "ci", "", NULL), 0);
+	return s;
+}
+
+Test(store, filter_by_tag)
+{
+	struct tb_store *s = tagged_runs();
+	struct tb_store_filter f = { 0 };
+	struct seen_runs sr = { 0 };
+	struct collect c = { 0 };
+	struct tb_error err = { 0 };
+
+	f.tag = "fw=a";
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect(sr.n == 1 && sr.ids[0] == 1, "fw=a: %d runs", sr.n);
+
+	memset(&sr, 0, sizeof(sr));
+	f.tag = "fw";
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect(sr.n == 2 && sr.ids[0] == 1 && sr.ids[1] == 2, "key only: %d runs", sr.n);
+
+	memset(&sr, 0, sizeof(sr));
+	f.tag = "fw=b=c";		/* the value is everything after the first '=' */
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect(sr.n == 1 && sr.ids[0] == 2);
+
+	memset(&sr, 0, sizeof(sr));
+	f.tag = "ci=";			/* empty value */
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect(sr.n == 1 && sr.ids[0] == 2);
+
+	memset(&sr, 0, sizeof(sr));
+	f.tag = "fw=";			/* no run has fw empty */
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect_eq(sr.n, 0);
+
+	memset(&sr, 0, sizeof(sr));
+	f.tag = "fw=A";			/* values compare exactly */
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect_eq(sr.n, 0);
+
+	memset(&sr, 0, sizeof(sr));
+	f = (struct tb_store_filter){ .tag = "fw", .workload = "vww" };
+	cr_assert_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), 0, "%s", err.msg);
+	cr_expect(sr.n == 1 && sr.ids[0] == 2, "ANDed with workload");
+
+	f = (struct tb_store_filter){ .tag = "fw=a" };
+	cr_assert_eq(tb_store_trials_foreach(s, &f, collect_trial, &c, &err), 0, "%s", err.msg);
+	cr_expect_eq(c.n, 3);
+	cr_expect(c.run_id[0] == 1 && c.run_id[2] == 1);
+	tb_store_close(s);
+}
+
+Test(store, malformed_tag_filter_is_an_argument_error)
+{
+	struct tb_store *s = tagged_runs();
+	struct tb_store_filter f = { 0 };
+	struct seen_runs sr = { 0 };
+	struct collect c = { 0 };
+	struct tb_error err = { 0 };
+	static const char *const bad[] = {
+		"", "=a", "=", "f w=a", "fw;x=1",
+		"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f.tag = bad[i];
+		err.msg[0] = '\0';
+		cr_expect_eq(tb_store_runs_foreach(s, &f, collect_run, &sr, &err), TB_ERR_ARG,
+			     "tag filter '%s' accepted", bad[i]);
+		cr_expect(strstr(err.msg, "tag filter"), "'%s': %s", bad[i], err.msg);
+		if (bad[i][0])
+			cr_expect(strstr(err.msg, bad[i]), "names the text '%s': %s", bad[i], err.msg);
+		cr_expect_eq(tb_store_trials_foreach(s, &f, collect_trial, &c, &err), TB_ERR_ARG,
+			     "trials: tag filter '%s' accepted", bad[i]);
+	}
+	cr_expect_eq(sr.n, 0, "no run reported");
+	cr_expect_eq(c.n, 0, "no trial reported");
 	tb_store_close(s);
 }
