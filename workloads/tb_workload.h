@@ -33,6 +33,9 @@ enum tb_workload_id {
 	TB_WL_VWW01 = 2,
 	TB_WL_AD01  = 3,
 	TB_WL_IC01  = 4,
+	/* A model given to the runner at start-up (native runner's --model):
+	 * not built in, described by its blob. */
+	TB_WL_USER  = 64,
 };
 
 struct tb_workload {
@@ -57,10 +60,33 @@ struct tb_workload {
 	int (*invoke)(const struct tb_workload *wl, const void *in, void *out,
 		      void *arena, size_t arena_size);
 	const void *model;          /* private to the workload */
+	/* Validate and prepare the model once, outside any timed window
+	 * (the runner calls it at start-up).  May be NULL.  invoke() prepares
+	 * on first use if nobody did; the prepared state lives in RAM owned
+	 * by the workload's source.  Returns 0 or a negative value for a
+	 * malformed model.  Not thread-safe: prepare before sharing. */
+	int (*prepare)(const struct tb_workload *wl);
 };
 
 /* All workloads built into this binary, NULL-terminated. */
 extern const struct tb_workload *const tb_workloads[];
+
+/*
+ * Describe a model blob (docs/MODEL_FORMAT.md) as a workload: validate it
+ * and fill *wl so that invoke()/prepare() run it.  The caller owns wl,
+ * state (RAM for the prepared model), the blob, name and hash, and keeps
+ * them alive as long as wl is used; blob must be 8-byte aligned.
+ * hash: the 32-byte SHA-256 of the blob (computed by the caller), or
+ * NULL.  Returns 0 or a negative tb_nn status.
+ */
+struct tb_workload_blob {
+	const uint8_t *blob;
+	uint32_t size;
+	void *state;                /* struct tb_nn_model, private */
+};
+int tb_workload_from_blob(struct tb_workload *wl, struct tb_workload_blob *src,
+			  uint8_t id, const char *name, const char *description,
+			  const uint8_t *hash);
 
 /* Lookup by exact name ("kws01") or by id; NULL when absent. */
 const struct tb_workload *tb_workload_by_name(const char *name);
@@ -88,6 +114,8 @@ const struct tb_workload *tb_workload_by_id(uint8_t id);
  * +-(30/c + 2) in speech) and +-3 steps of noise.  Values saturate rarely
  * (well under 2 %).  Other int8/uint8 workloads: the zero point plus a
  * random walk of +-32 steps with +-8 of noise, clamped to the type.
+ * float32 inputs (user models): the same walk and noise, divided by 32
+ * (buf 4-byte aligned).
  */
 int tb_workload_test_input(const struct tb_workload *wl, uint32_t seed,
 			   void *buf, size_t len);

@@ -85,6 +85,19 @@ static void generic_input(const struct tb_workload *wl, struct tb_workload_prng 
 	}
 }
 
+/* float32 input: the same kind of walk, in real units of 1/32. */
+static void float_input(const struct tb_workload *wl, struct tb_workload_prng *r,
+			float *buf)
+{
+	int32_t walk = 0;
+	uint32_t i;
+
+	for (i = 0; i < wl->input_size / 4; i++) {
+		walk = clamp(walk + tb_workload_prng_range(r, -4, 4), -32, 32);
+		buf[i] = (float)(walk + tb_workload_prng_range(r, -8, 8)) / 32.0f;
+	}
+}
+
 int tb_workload_test_input(const struct tb_workload *wl, uint32_t seed,
 			   void *buf, size_t len)
 {
@@ -92,9 +105,15 @@ int tb_workload_test_input(const struct tb_workload *wl, uint32_t seed,
 
 	if (!wl || !buf || len < wl->input_size)
 		return TB_NN_ERR_ARG;
+	tb_workload_prng_seed(&r, seed);
+	if (wl->input_dtype == TB_DTYPE_FLOAT32) {
+		if ((uintptr_t)buf % 4)
+			return TB_NN_ERR_ARG;
+		float_input(wl, &r, buf);
+		return 0;
+	}
 	if (wl->input_dtype != TB_DTYPE_INT8 && wl->input_dtype != TB_DTYPE_UINT8)
 		return TB_NN_ERR_UNSUPPORTED;
-	tb_workload_prng_seed(&r, seed);
 	if (wl->id == TB_WL_KWS01 && wl->input_dtype == TB_DTYPE_INT8 &&
 	    wl->input_size == KWS_FRAMES * KWS_COEFFS)
 		kws_input(wl, &r, buf);

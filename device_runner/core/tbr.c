@@ -28,6 +28,11 @@ int tbr_init(struct tbr *r, const struct tbr_config *cfg,
 	r->port = port;
 	r->load_nak_at = NO_NAK;
 	tbp_decoder_init(&r->dec, cfg->rx, cfg->rx_cap);
+	/* Validate the models now, not inside the first timed window; a
+	 * model that fails here fails again (INVOKE error) when run. */
+	for (unsigned i = 0; cfg->workloads[i]; i++)
+		if (cfg->workloads[i]->prepare)
+			cfg->workloads[i]->prepare(cfg->workloads[i]);
 	return 0;
 }
 
@@ -241,13 +246,18 @@ static int invoke(struct infer_job *j)
 	return j->wl->invoke(j->wl, c->input, c->output, c->arena, c->arena_size);
 }
 
+static uint64_t elapsed(const struct tbr_port *p, uint64_t t0, uint64_t t1)
+{
+	return p->elapsed ? p->elapsed(p->ctx, t0, t1) : t1 - t0;
+}
+
 /* Runs on the painted inference stack.  Nothing but inferences and timer
  * reads happen between the two timestamps: no link traffic. */
 static void infer_body(void *arg)
 {
 	struct infer_job *j = arg;
 	const struct tbr_port *p = j->r->port;
-	uint64_t t0, t1, a, b;
+	uint64_t t0, t1, a, b, d;
 
 	for (uint32_t i = 0; i < j->warmups; i++) {
 		j->rc = invoke(j);
@@ -264,10 +274,11 @@ static void infer_body(void *arg)
 			a = p->ticks(p->ctx);
 			j->rc = invoke(j);
 			b = p->ticks(p->ctx);
-			if (b - a < j->min)
-				j->min = b - a;
-			if (b - a > j->max)
-				j->max = b - a;
+			d = elapsed(p, a, b);
+			if (d < j->min)
+				j->min = d;
+			if (d > j->max)
+				j->max = d;
 		}
 	} else {
 		for (uint32_t i = 0; i < j->count && j->rc >= 0; i++)
@@ -276,7 +287,7 @@ static void infer_body(void *arg)
 	t1 = p->ticks(p->ctx);
 	if (p->timestamp)
 		p->timestamp(p->ctx, 0);
-	j->total = t1 - t0;
+	j->total = elapsed(p, t0, t1);
 	if (!(j->flags & TBP_INFER_PER_INFERENCE))
 		j->min = j->max = 0;
 }

@@ -35,6 +35,11 @@ struct tbr_port {
 	int (*write)(void *ctx, const uint8_t *buf, size_t len);
 	/* Free-running counter at tbr_config.timer_hz. */
 	uint64_t (*ticks)(void *ctx);
+	/* Optional (NULL: t1 - t0): turn two readings of ticks() into the
+	 * elapsed count at timer_hz.  For a port whose raw readings are not
+	 * in timer units, e.g. an emulator port that converts virtual timer
+	 * ticks into an exact instruction count (docs/FIRMWARE.md). */
+	uint64_t (*elapsed)(void *ctx, uint64_t t0, uint64_t t1);
 	/* Drive the timestamp pin (1 = window open).  May be NULL. */
 	void (*timestamp)(void *ctx, int level);
 	/* Call fn(arg) on the inference stack, which the port paints with

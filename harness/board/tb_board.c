@@ -29,6 +29,7 @@
 #define DIRS_TEXT_MAX 1024   /* tb_board_registry_dirs() text */
 #define BAUD_MAX 20000000u   /* above any USB-UART made */
 #define PULSE_MS_MAX 60000u
+#define ICOUNT_SHIFT_MAX 10u /* QEMU accepts 0..10 */
 
 /* ---- enum names, used both to parse and to print ---------------------- */
 
@@ -57,6 +58,12 @@ static const struct enum_def energy_defs[] = {
 	{ "none", TB_BOARD_ENERGY_NONE },
 	{ "ppk2", TB_BOARD_ENERGY_PPK2 },
 	{ "lpm01a", TB_BOARD_ENERGY_LPM01A },
+	{ NULL, 0 },
+};
+
+static const struct enum_def image_defs[] = {
+	{ "elf", TB_BOARD_IMAGE_ELF },
+	{ "bin", TB_BOARD_IMAGE_BIN },
 	{ NULL, 0 },
 };
 
@@ -104,19 +111,25 @@ const char *tb_board_timing_name(enum tb_board_timing v)
 
 /* ---- the schema ------------------------------------------------------- */
 
-enum section { SEC_NONE, SEC_BOARD, SEC_FLASH, SEC_RESET, SEC__COUNT };
+enum section { SEC_NONE, SEC_BOARD, SEC_FLASH, SEC_RESET, SEC_QEMU, SEC_POWER,
+	SEC__COUNT };
 
 static const char *const section_names[SEC__COUNT] = {
 	[SEC_NONE] = "",
 	[SEC_BOARD] = "board",
 	[SEC_FLASH] = "flash",
 	[SEC_RESET] = "reset",
+	[SEC_QEMU] = "qemu",
+	[SEC_POWER] = "power",
 };
 
 enum key_id {
 	K_NAME, K_DESCRIPTION, K_CPU, K_ARCH, K_CLOCK_HZ, K_FLASH_BYTES,
 	K_RAM_BYTES, K_TRANSPORT, K_BAUD, K_USB_IDS, K_RESET, K_ENERGY,
 	K_RUNNER, K_TIMING, K_FLASH_COMMAND, K_RESET_COMMAND, K_PULSE_MS,
+	K_FIRMWARE, K_QEMU_PROGRAM, K_QEMU_MACHINE, K_QEMU_CPU,
+	K_QEMU_ICOUNT_SHIFT, K_QEMU_EXTRA, K_FLASH_IMAGE,
+	K_POWER_VOLTAGE, K_POWER_ACTIVE, K_POWER_IDLE, K_POWER_SUPPLY, K_POWER_PIN,
 	K__COUNT
 };
 
@@ -145,7 +158,30 @@ static const struct key_def keys[K__COUNT] = {
 	[K_FLASH_COMMAND] = { SEC_FLASH, "command", false, true },
 	[K_RESET_COMMAND] = { SEC_RESET, "command", false, true },
 	[K_PULSE_MS]      = { SEC_RESET, "pulse_ms", false, false },
+	[K_FIRMWARE]      = { SEC_BOARD, "firmware", false, false },
+	[K_QEMU_PROGRAM]  = { SEC_QEMU, "program", false, false },
+	[K_QEMU_MACHINE]  = { SEC_QEMU, "machine", false, false },
+	[K_QEMU_CPU]      = { SEC_QEMU, "cpu", false, false },
+	[K_QEMU_ICOUNT_SHIFT] = { SEC_QEMU, "icount_shift", false, false },
+	[K_QEMU_EXTRA]    = { SEC_QEMU, "extra", false, true },
+	[K_FLASH_IMAGE]   = { SEC_FLASH, "image", false, false },
+	[K_POWER_VOLTAGE] = { SEC_POWER, "voltage_mv", false, false },
+	[K_POWER_ACTIVE]  = { SEC_POWER, "active_ua", false, false },
+	[K_POWER_IDLE]    = { SEC_POWER, "idle_ua", false, false },
+	[K_POWER_SUPPLY]  = { SEC_POWER, "supply", false, false },
+	[K_POWER_PIN]     = { SEC_POWER, "timestamp_pin", false, false },
 };
+
+/* [power] supply: who powers the board while its energy is measured. */
+static const struct enum_def supply_defs[] = {
+	{ "monitor", 0 },            /* the energy monitor's output */
+	{ "external", 1 },           /* its own supply (PPK2 ampere meter) */
+	{ NULL, 0 },
+};
+
+#define POWER_MV_MIN 800u            /* the PPK2's range, the widest */
+#define POWER_MV_MAX 5000u
+#define POWER_UA_MAX 5000000u        /* 5 A */
 
 /* Placeholders a command may use, by section. */
 enum placeholder {
@@ -312,6 +348,20 @@ static bool name_char_ok(char c, bool first)
 	return !first && (c == '-' || c == '_' || c == '.');
 }
 
+/* A firmware build name: the same rules as a board name. */
+static int parse_firmware(struct board_parse *p, const char *v)
+{
+	size_t i, len = strlen(v);
+
+	for (i = 0; i < len; i++)
+		if (!name_char_ok(v[i], i == 0))
+			break;
+	if (len == 0 || len > TB_BOARD_NAME_MAX || i < len)
+		return fail_key(p, K_FIRMWARE, "'%s' is not a valid firmware name; use the board name its firmware is built for (scripts/build-firmware BOARD): 1 to %d lowercase letters, digits, '-', '_' or '.'",
+				v, TB_BOARD_NAME_MAX);
+	return set_string(p, &p->b->firmware, v);
+}
+
 static int parse_name(struct board_parse *p, const char *v)
 {
 	size_t i, len = strlen(v);
@@ -449,6 +499,10 @@ static int check_placeholders(struct board_parse *p, enum key_id id,
 
 	for (; *arg; arg += len) {
 		ph = placeholder_at(arg, &len);
+		if (id == K_QEMU_EXTRA && ph != PH_NONE && ph != PH_LBRACE &&
+		    ph != PH_RBRACE)
+			return fail_key(p, id, "placeholder at '%.20s': [qemu] extra takes none; use {{ or }} for a literal brace",
+					arg);
 		if (ph == PH_BAD || (ph == PH_IMAGE && id == K_RESET_COMMAND))
 			return fail_key(p, id, "unknown placeholder at '%.20s'; use %s, and {{ or }} for a literal brace",
 					arg, id == K_FLASH_COMMAND ?
@@ -586,6 +640,41 @@ static int store_value(struct board_parse *p, enum key_id id, const char *v)
 		return split_command(p, id, v, &b->flash_argv);
 	case K_RESET_COMMAND:
 		return split_command(p, id, v, &b->reset_argv);
+	case K_FIRMWARE:
+		return parse_firmware(p, v);
+	case K_QEMU_PROGRAM:
+		return parse_word(p, id, v, &b->qemu_program);
+	case K_QEMU_MACHINE:
+		return parse_word(p, id, v, &b->qemu_machine);
+	case K_QEMU_CPU:
+		return parse_word(p, id, v, &b->qemu_cpu);
+	case K_QEMU_ICOUNT_SHIFT:
+		return parse_u32(p, id, v, 0, ICOUNT_SHIFT_MAX, &b->qemu_icount_shift);
+	case K_QEMU_EXTRA:
+		return split_command(p, id, v, &b->qemu_extra);
+	case K_POWER_VOLTAGE:
+		b->has_power = true;
+		return parse_u32(p, id, v, POWER_MV_MIN, POWER_MV_MAX, &b->power_voltage_mv);
+	case K_POWER_ACTIVE:
+		b->has_power = true;
+		return parse_uint(p, id, v, 0, POWER_UA_MAX, &b->power_active_ua);
+	case K_POWER_IDLE:
+		b->has_power = true;
+		return parse_uint(p, id, v, 0, POWER_UA_MAX, &b->power_idle_ua);
+	case K_POWER_SUPPLY:
+		b->has_power = true;
+		rc = parse_enum(p, id, v, supply_defs, &e);
+		b->power_external_supply = e == 1;
+		return rc;
+	case K_POWER_PIN:
+		b->has_power = true;
+		if (!*v)
+			return fail_key(p, id, "is empty; name the pin (e.g. 'Arduino D7 (PF13)') or leave the key out");
+		return set_string(p, &b->timestamp_pin, v);
+	case K_FLASH_IMAGE:
+		rc = parse_enum(p, id, v, image_defs, &e);
+		b->flash_image = (enum tb_board_image)e;
+		return rc;
 	case K_TRANSPORT:
 		rc = parse_enum(p, id, v, transport_defs, &e);
 		b->transport = (enum tb_board_transport)e;
@@ -635,7 +724,7 @@ static int board_ini_handler(void *user, const char *section,
 	}
 	if (p->key_line[id] && !(p->indented && keys[id].multiline)) {
 		fail_at(p, p->lineno, name, TB_ERR_FORMAT, p->indented ?
-			"an indented line continues the previous value, which only [flash]/[reset] command allows" :
+			"an indented line continues the previous value, which only [flash]/[reset] command and [qemu] extra allow" :
 			"given twice (first on line %u)", p->key_line[id]);
 		return 0;
 	}
@@ -669,7 +758,7 @@ static int check_section(struct board_parse *p, const char *line)
 		}
 	}
 	return fail_at(p, p->lineno, NULL, TB_ERR_FORMAT,
-		       "unknown section [%.*s]; known sections: [board], [flash], [reset]",
+		       "unknown section [%.*s]; known sections: [board], [flash], [reset], [qemu], [power]",
 		       (int)len, line + 1);
 }
 
@@ -721,6 +810,61 @@ static int check_required(struct board_parse *p)
 	return 0;
 }
 
+/* [qemu] goes with transport = qemu, and a QEMU board needs it. */
+static int check_qemu(struct board_parse *p)
+{
+	static const enum key_id qkeys[] = {
+		K_QEMU_PROGRAM, K_QEMU_MACHINE, K_QEMU_CPU, K_QEMU_ICOUNT_SHIFT,
+		K_QEMU_EXTRA,
+	};
+	struct tb_board *b = p->b;
+	size_t i;
+
+	if (b->transport != TB_BOARD_TRANSPORT_QEMU) {
+		for (i = 0; i < sizeof(qkeys) / sizeof(qkeys[0]); i++)
+			if (p->key_line[qkeys[i]])
+				return fail_at(p, p->key_line[qkeys[i]],
+					       keys[qkeys[i]].name, TB_ERR_FORMAT,
+					       "[qemu] keys need transport = qemu, not %s",
+					       tb_board_transport_name(b->transport));
+		return 0;
+	}
+	if (!p->key_line[K_QEMU_PROGRAM] || !p->key_line[K_QEMU_MACHINE] ||
+	    !p->key_line[K_QEMU_ICOUNT_SHIFT])
+		return fail_at(p, p->key_line[K_TRANSPORT], "transport",
+			       TB_ERR_FORMAT,
+			       "qemu needs a [qemu] section with program, machine and icount_shift (e.g. program = qemu-system-arm, machine = mps2-an386, icount_shift = 7)");
+	if (b->timing != TB_BOARD_TIMING_QEMU_ICOUNT)
+		return fail_at(p, p->key_line[K_TIMING], "timing",
+			       TB_ERR_FORMAT,
+			       "a QEMU board runs under -icount: use timing = qemu-icount");
+	if (b->reset != TB_BOARD_RESET_PROCESS && b->reset != TB_BOARD_RESET_NONE)
+		return fail_at(p, p->key_line[K_RESET], "reset", TB_ERR_FORMAT,
+			       "a QEMU board resets by restarting QEMU: use reset = process");
+	return 0;
+}
+
+/* [power]: a model needs both currents; the LPM01A always supplies. */
+static int check_power(struct board_parse *p)
+{
+	struct tb_board *b = p->b;
+
+	if (!b->has_power)
+		return 0;
+	if (!p->key_line[K_POWER_VOLTAGE])
+		b->power_voltage_mv = 3300;
+	if (!p->key_line[K_POWER_ACTIVE] != !p->key_line[K_POWER_IDLE])
+		return fail_at(p, p->key_line[K_POWER_ACTIVE] ? p->key_line[K_POWER_ACTIVE] :
+			       p->key_line[K_POWER_IDLE],
+			       p->key_line[K_POWER_ACTIVE] ? "idle_ua" : "active_ua",
+			       TB_ERR_FORMAT,
+			       "[power] needs both active_ua and idle_ua (the current while inferring and between inferences), or neither");
+	if (b->power_external_supply && b->energy_monitor == TB_BOARD_ENERGY_LPM01A)
+		return fail_at(p, p->key_line[K_POWER_SUPPLY], "supply", TB_ERR_FORMAT,
+			       "external is not possible with energy_monitor = lpm01a: the LPM01A powers the board itself");
+	return 0;
+}
+
 static int check_transport(struct board_parse *p)
 {
 	struct tb_board *b = p->b;
@@ -744,9 +888,10 @@ static int check_transport(struct board_parse *p)
 		return fail_at(p, p->key_line[K_TIMING], "timing",
 			       TB_ERR_FORMAT,
 			       "qemu-icount needs transport = qemu");
-	if (b->transport == TB_BOARD_TRANSPORT_SIM && !b->runner)
-		return set_string(p, &b->runner, TB_BOARD_DEFAULT_RUNNER);
-	return 0;
+	if (b->transport == TB_BOARD_TRANSPORT_SIM && !b->runner &&
+	    set_string(p, &b->runner, TB_BOARD_DEFAULT_RUNNER))
+		return p->rc;
+	return check_qemu(p);
 }
 
 static int check_reset(struct board_parse *p)
@@ -803,6 +948,12 @@ void tb_board_free(struct tb_board *b)
 	free(b->cpu);
 	free(b->arch);
 	free(b->runner);
+	free(b->firmware);
+	free(b->qemu_program);
+	free(b->qemu_machine);
+	free(b->qemu_cpu);
+	tb_board_argv_free(b->qemu_extra);
+	free(b->timestamp_pin);
 	tb_board_argv_free(b->flash_argv);
 	tb_board_argv_free(b->reset_argv);
 	free(b->path);
@@ -846,7 +997,11 @@ static int parse_board_file(struct board_parse *p)
 	if (line < 0)
 		return fail_at(p, 0, NULL, TB_ERR_NOMEM, "libinih failed (%d)",
 			       line);
-	if (check_required(p) || check_transport(p) || check_reset(p))
+	if (check_required(p) || check_transport(p) || check_reset(p) ||
+	    check_power(p))
+		return p->rc;
+	if (!p->b->firmware && p->b->transport != TB_BOARD_TRANSPORT_SIM &&
+	    set_string(p, &p->b->firmware, p->b->name))
 		return p->rc;
 	if (!p->b->description)
 		return set_string(p, &p->b->description, "");

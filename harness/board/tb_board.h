@@ -28,7 +28,7 @@
 enum tb_board_transport {
 	TB_BOARD_TRANSPORT_SIM    = 1, /* native runner on a pty (tb_sim_spawn) */
 	TB_BOARD_TRANSPORT_SERIAL = 2, /* USB/UART serial port (libserialport) */
-	TB_BOARD_TRANSPORT_QEMU   = 3, /* firmware in QEMU (keys to come) */
+	TB_BOARD_TRANSPORT_QEMU   = 3, /* firmware in QEMU ([qemu] keys) */
 };
 
 /* How the host resets the board.  Stored: append only. */
@@ -53,6 +53,12 @@ enum tb_board_timing {
 	TB_BOARD_TIMING_CYCLE_COUNTER  = 2, /* CPU cycles (DWT CYCCNT, mcycle) */
 	TB_BOARD_TIMING_SYSTICK        = 3, /* SysTick at clock_hz */
 	TB_BOARD_TIMING_QEMU_ICOUNT    = 4, /* QEMU -icount instructions */
+};
+
+/* The image file [flash] command gets as {image}. */
+enum tb_board_image {
+	TB_BOARD_IMAGE_ELF = 0, /* tinybench-runner-<fw>.elf (default) */
+	TB_BOARD_IMAGE_BIN = 1, /* tinybench-runner-<fw>.bin, raw */
 };
 
 struct tb_usb_id {
@@ -90,7 +96,27 @@ struct tb_board {
 	/* NULL-terminated argv templates with {placeholders}, NULL if absent;
 	 * expand with tb_board_command_expand(). */
 	char **flash_argv;           /* [flash] command */
+	enum tb_board_image flash_image; /* [flash] image */
 	char **reset_argv;           /* [reset] command */
+	/* The firmware build the board runs (scripts/build-firmware NAME,
+	 * image build/fw/NAME/tinybench-runner-NAME.elf): [board] firmware,
+	 * default the board's name; NULL for transport = sim. */
+	char *firmware;
+	/* [qemu], transport = qemu only (else NULL / 0). */
+	char *qemu_program;          /* "qemu-system-arm" */
+	char *qemu_machine;          /* -M "mps2-an386" */
+	char *qemu_cpu;              /* -cpu, or NULL for the machine's */
+	uint32_t qemu_icount_shift;  /* -icount shift=N */
+	char **qemu_extra;           /* more arguments, NULL-terminated, or NULL */
+	/* [power]: the power model and energy wiring (docs/BOARDS.md). */
+	bool has_power;              /* the file has a [power] section */
+	uint32_t power_voltage_mv;   /* supply voltage, default 3300 */
+	uint64_t power_active_ua;    /* current while inferring, 0 = unknown */
+	uint64_t power_idle_ua;      /* current between inferences */
+	bool power_external_supply;  /* supply = external: the board has its
+				      * own supply (PPK2 ampere-meter mode) */
+	char *timestamp_pin;         /* where the timestamp GPIO is, for
+				      * people ("Arduino D7 (PF13)"), or NULL */
 	char *path;                  /* the file this board came from */
 	char *overrides;             /* file it replaced, or NULL */
 };

@@ -1,8 +1,8 @@
 /*
- * cmd_results.c - `tinybench results` and `tinybench export`.
+ * cmd_results.c - `tinybench results` (`export` is in cmd_export.c).
  */
 #include "tb_cli.h"
-#include "tb_export.h"
+#include "tb_cli_select.h"
 #include "tb_json.h"
 #include "tb_stats.h"
 #include "tb_store.h"
@@ -17,7 +17,7 @@
 
 struct sel {
 	const char *db;
-	struct tb_store_filter f;
+	struct tb_cli_sel cs;		/* --board, --workload, --run, --tag, ... */
 	int json;
 	const char *format;
 	const char *output;
@@ -29,33 +29,28 @@ static int parse_sel(const char *cmd, int argc, char **argv, struct sel *s,
 		     void (*usage)(FILE *))
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, NULL, OPT_DB },
-		{ "board", required_argument, NULL, 'b' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "run", required_argument, NULL, OPT_RUN },
+		TB_CLI_SELECT_OPTIONS,
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	long v;
-	int c;
+	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:w:o:h", opts, NULL)) != -1) {
+		rc = tb_cli_select_opt(cmd, c, optarg, &s->cs);
+		if (rc == 2)
+			return 2;
+		if (rc == 1) {
+			s->db = s->cs.db;
+			continue;
+		}
 		switch (c) {
-		case OPT_DB: s->db = optarg; break;
-		case 'b': s->f.board = optarg; break;
-		case 'w': s->f.workload = optarg; break;
 		case OPT_JSON: s->json = 1; break;
 		case OPT_FORMAT: s->format = optarg; break;
 		case 'o': s->output = optarg; break;
-		case OPT_RUN:
-			if (tb_cli_parse_int(optarg, 1, __LONG_MAX__, &v) < 0)
-				return tb_cli_usage_error(cmd, "--run '%s': expected a run id", optarg);
-			s->f.run_id = v;
-			break;
 		case 'h': usage(stdout); return 0;
 		default: return tb_cli_usage_error(cmd, "bad option");
 		}
@@ -91,10 +86,15 @@ static void results_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: tinybench results [--db FILE] [--board B] [--workload W]\n"
-		"                         [--run ID] [--json]\n"
+		"                         [--run IDS] [--tag KEY[=VALUE]] [--since TIME]\n"
+		"                         [--until TIME] [--json]\n"
 		"\n"
 		"One line per stored run: median/min/max/p90 of the trials' mean latency,\n"
-		"throughput, and the peak stack and arena of the run.\n");
+		"throughput, the peak stack and arena of the run, instructions per\n"
+		"inference (boards whose timer counts emulated instructions: QEMU), the\n"
+		"firmware's flash and static RAM, and how the latency was obtained:\n"
+		"\"measured\", or \"est@<MHz>\" for an estimate from the instruction count\n"
+		"at the board's nominal clock (1 instruction per cycle).\n");
 }
 
 /* Runs are listed from the trials (which carry the figures). */
@@ -110,7 +110,33 @@ struct run_acc {
 	size_t n;
 	int64_t stack;
 	int64_t arena;
+	int insns;             /* ticks are emulated instructions */
+	double ipi[1024];      /* instructions per inference, per trial */
+	size_t n_ipi;
+	int64_t flash;         /* firmware footprint, or TB_STORE_UNKNOWN */
+	int64_t ram;
+	double clock_mhz;      /* for the estimate, 0 if unknown */
 };
+
+/* "measured", or "est@25MHz" when the latency is an estimate from an
+ * instruction count at the board's nominal clock (never a measurement). */
+static void timing_label(const struct run_acc *a, char *buf, size_t len)
+{
+	if (!a->insns)
+		snprintf(buf, len, "measured");
+	else if (a->clock_mhz > 0)
+		snprintf(buf, len, "est@%gMHz", a->clock_mhz);
+	else
+		snprintf(buf, len, "estimate");
+}
+
+static void fmt_bytes(int64_t v, char *buf, size_t len)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%lld", (long long)v);
+}
 
 struct results_ctx {
 	struct tb_store *st;
@@ -122,13 +148,23 @@ struct results_ctx {
 static void flush_run(struct results_ctx *c)
 {
 	struct run_acc *a = &c->acc;
-	struct tb_stats s = { 0 };
+	struct tb_stats s = { 0 }, si = { 0 };
 	double scratch[1024];
+	char timing[32], ipi[24], flash[24], ram[24];
 
 	if (!a->id)
 		return;
 	if (a->n)
 		tb_stats_summary(a->lat, a->n, scratch, &s, NULL);
+	if (a->n_ipi)
+		tb_stats_summary(a->ipi, a->n_ipi, scratch, &si, NULL);
+	timing_label(a, timing, sizeof(timing));
+	if (a->n_ipi)
+		snprintf(ipi, sizeof(ipi), "%.0f", si.median);
+	else
+		snprintf(ipi, sizeof(ipi), "-");
+	fmt_bytes(a->flash, flash, sizeof(flash));
+	fmt_bytes(a->ram, ram, sizeof(ram));
 	c->rows++;
 	if (c->j) {
 		tb_json_begin_object(c->j);
@@ -146,16 +182,24 @@ static void flush_run(struct results_ctx *c)
 		tb_json_key_int(c->j, "stack_peak_bytes", a->stack);
 		tb_json_key_int(c->j, "arena_peak_bytes", a->arena);
 		tb_json_key_string(c->j, "timing_method", a->timing);
+		tb_json_key_string(c->j, "latency_kind", a->insns ?
+				   "estimate-at-nominal-clock" : "measured");
+		if (a->n_ipi)
+			tb_json_key_double(c->j, "instructions_per_inference_median", si.median);
+		if (a->flash >= 0) {
+			tb_json_key_int(c->j, "flash_bytes", a->flash);
+			tb_json_key_int(c->j, "static_ram_bytes", a->ram);
+		}
 		tb_json_end_object(c->j);
 	} else if (a->n) {
-		printf("%5lld  %-19s %-12s %-8s %-11s %6zu %10.4f %10.4f %10.4f %10.4f %9.1f %8lld %8lld\n",
+		printf("%5lld  %-19s %-12s %-8s %-11s %6zu %10.4f %10.4f %10.4f %10.4f %9.1f %8lld %8lld %12s %8s %8s  %s\n",
 		       (long long)a->id, a->started, a->board, a->workload, a->status, a->n,
 		       s.median, s.min, s.max, s.p90, 1000.0 / s.median,
-		       (long long)a->stack, (long long)a->arena);
+		       (long long)a->stack, (long long)a->arena, ipi, flash, ram, timing);
 	} else {
-		printf("%5lld  %-19s %-12s %-8s %-11s %6d %10s %10s %10s %10s %9s %8s %8s  %s\n",
+		printf("%5lld  %-19s %-12s %-8s %-11s %6d %10s %10s %10s %10s %9s %8s %8s %12s %8s %8s  %s %s\n",
 		       (long long)a->id, a->started, a->board, a->workload, a->status, 0,
-		       "-", "-", "-", "-", "-", "-", "-", a->reason);
+		       "-", "-", "-", "-", "-", "-", "-", "-", flash, ram, timing, a->reason);
 	}
 	memset(a, 0, sizeof(*a));
 }
@@ -183,6 +227,11 @@ static int on_run(const struct tb_run *run, void *user)
 	snprintf(a->timing, sizeof(a->timing), "%s",
 		 run->info.timing_method ? run->info.timing_method : "");
 	snprintf(a->reason, sizeof(a->reason), "%s", run->reason ? run->reason : "");
+	a->insns = run->info.timing_method &&
+		   strstr(run->info.timing_method, "instructions") != NULL;
+	a->clock_mhz = run->info.timer_hz > 0 ? run->info.timer_hz / 1e6 : 0;
+	a->flash = run->info.flash_bytes;
+	a->ram = run->info.static_ram_bytes;
 	return 0;
 }
 
@@ -200,6 +249,8 @@ static int on_trial(const struct tb_run *run, const struct tb_trial *t, void *us
 		a->stack = t->stack_peak;
 	if (t->arena_peak > a->arena)
 		a->arena = t->arena_peak;
+	if (a->insns && t->inferences > 0 && a->n_ipi < sizeof(a->ipi) / sizeof(a->ipi[0]))
+		a->ipi[a->n_ipi++] = (double)t->ticks / (double)t->inferences;
 	return 0;
 }
 
@@ -237,12 +288,12 @@ int tb_cmd_results(int argc, char **argv)
 		c->j = tb_json_new(stdout, 1);
 		tb_json_begin_array(c->j);
 	} else {
-		printf("%5s  %-19s %-12s %-8s %-11s %6s %10s %10s %10s %10s %9s %8s %8s\n",
+		printf("%5s  %-19s %-12s %-8s %-11s %6s %10s %10s %10s %10s %9s %8s %8s %12s %8s %8s  %s\n",
 		       "run", "started", "board", "workload", "status", "trials",
 		       "median ms", "min ms", "max ms", "p90 ms", "inf/s",
-		       "stack B", "arena B");
+		       "stack B", "arena B", "instr/inf", "flash B", "RAM B", "timing");
 	}
-	rc = tb_store_runs_foreach(c->st, &s.f, list_run, c, &err);
+	rc = tb_select_runs_foreach(c->st, &s.cs.sel, list_run, c, &err);
 	if (rc > 0 || rc == -1)
 		rc = tb_error_set(&err, TB_ERR_DB, "reading trials failed");
 	flush_run(c);
@@ -258,65 +309,4 @@ out:
 	tb_store_close(c->st);
 	free(c);
 	return rc;
-}
-
-/* ---------------------------------------------------------------------- */
-
-static void export_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: tinybench export --format csv [-o FILE] [--db FILE]\n"
-		"                        [--board B] [--workload W] [--run ID]\n"
-		"\n"
-		"Write stored trials as CSV (RFC 4180): a header row, then one row per\n"
-		"trial with its run's fields.  Columns are listed in docs/EXPORT.md.\n"
-		"Without -o the CSV goes to stdout.  With -o the file is written\n"
-		"under a temporary name and renamed when complete.\n");
-}
-
-int tb_cmd_export(int argc, char **argv)
-{
-	struct tb_store *st = NULL;
-	struct tb_error err = { 0 };
-	struct sel s = { 0 };
-	char tmp[4096];
-	FILE *out = stdout;
-	int rc;
-
-	rc = parse_sel("export", argc, argv, &s, export_usage);
-	if (rc >= 0)
-		return rc;
-	if (!s.format)
-		return tb_cli_usage_error("export", "--format is required (csv)");
-	if (strcmp(s.format, "csv"))
-		return tb_cli_usage_error("export", "--format '%s': supported formats: csv",
-					  s.format);
-	if (s.json)
-		return tb_cli_usage_error("export", "--json does not apply; use --format");
-	rc = open_store(&s, &st, &err);
-	if (rc < 0)
-		goto out;
-	if (s.output && strcmp(s.output, "-")) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s.output, (long)getpid());
-		out = fopen(tmp, "w");
-		if (!out) {
-			rc = tb_error_set(&err, TB_ERR_IO, "cannot write '%s': %s", s.output,
-					  strerror(errno));
-			goto out;
-		}
-	}
-	rc = tb_export_csv(st, &s.f, out, &err);
-	if (out != stdout) {
-		if (fclose(out) != 0 && rc == 0)
-			rc = tb_error_set(&err, TB_ERR_IO, "writing '%s': %s", s.output,
-					  strerror(errno));
-		if (rc == 0 && rename(tmp, s.output) < 0)
-			rc = tb_error_set(&err, TB_ERR_IO, "cannot rename to '%s': %s",
-					  s.output, strerror(errno));
-		if (rc < 0)
-			unlink(tmp);
-	}
-out:
-	tb_store_close(st);
-	return rc < 0 ? tb_cli_fail(&err) : 0;
 }

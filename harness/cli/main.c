@@ -22,7 +22,22 @@ static const struct {
 	{ "boards",    tb_cmd_boards,    "list known boards and the serial ports found" },
 	{ "workloads", tb_cmd_workloads, "list the built-in workloads" },
 	{ "results",   tb_cmd_results,   "list stored runs with their figures" },
-	{ "export",    tb_cmd_export,    "export stored trials (CSV)" },
+	{ "export",    tb_cmd_export,    "export stored results (CSV, JSON, Markdown)" },
+	{ "compare",   tb_cmd_compare,   "board x workload matrix of latency, energy, RAM, flash" },
+	{ "report",    tb_cmd_report,    "write a self-contained HTML report with charts" },
+	{ "check",     tb_cmd_check,     "regression gate against a baseline (JUnit XML)" },
+	{ "tag",       tb_cmd_tag,       "set tags on stored runs" },
+	{ "model",     tb_cmd_model,     "inspect or import a model (.tflite, .tbnn); ad01 score" },
+	{ "models",    tb_cmd_models,    "fetch the MLPerf Tiny reference models (checked SHA-256)" },
+	{ "flash",     tb_cmd_flash,     "build a board's runner firmware and flash it" },
+	{ "daemon",    tb_cmd_daemon,    "run tinybenchd, the host daemon (job queue)" },
+	{ "submit",    tb_cmd_submit,    "queue a run on the daemon; prints the job id" },
+	{ "jobs",      tb_cmd_jobs,      "list the daemon's jobs" },
+	{ "status",    tb_cmd_status,    "a job's state and figures, or the daemon's boards" },
+	{ "cancel",    tb_cmd_cancel,    "cancel a queued or running job" },
+	{ "logs",      tb_cmd_logs,      "a job's log (-f to follow)" },
+	{ "release",   tb_cmd_release,   "lift the quarantine of a daemon's board" },
+	{ "monitors",  tb_cmd_monitors,  "find and identify energy monitors (PPK2, LPM01A)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

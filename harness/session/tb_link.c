@@ -359,8 +359,10 @@ static int send_chunk(struct tb_link *l, struct upload *u, int force_ack,
 	    u->sent + n - u->acked >= u->window * u->chunk)
 		c.flags |= TBP_CHUNK_ACK_REQ;
 	plen = tbp_load_chunk_encode(&c, l->payload, sizeof(l->payload));
-	if (u->sent < u->high)
+	if (u->sent < u->high) {
 		u->st.resent_chunks++;
+		l->stats.retries++; /* a chunk sent again: lost or damaged */
+	}
 	u->sent += n;
 	if (u->sent > u->high)
 		u->high = u->sent;

@@ -56,7 +56,8 @@ struct tb_link_stats {
 	uint32_t stale_frames;   /* good frames with an unexpected seq */
 	uint32_t timeouts;
 	uint32_t retries;        /* requests repeated after a damaged or lost reply
-				  * (an INFER repeat re-runs the batch) */
+				  * (an INFER repeat re-runs the batch), and
+				  * upload chunks sent again */
 };
 
 int tb_link_new(struct tb_transport *t, const struct tb_link_config *cfg,

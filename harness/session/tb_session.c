@@ -5,8 +5,12 @@
 #include "tb_build_id.h"
 #include "tb_config.h"
 #include "tb_json.h"
+#include "tb_firmware.h"
+#include "tb_qemu.h"
 #include "tb_sim_spawn.h"
 #include "tb_transport.h"
+#include "tb_transport_fault.h"
+#include "tb_nn_model.h"
 #include "tb_workload.h"
 
 #include <errno.h>
@@ -16,9 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <spawn.h>
+
+extern char **environ;
 
 struct tb_conn {
 	const struct tb_board *board;
@@ -26,10 +36,15 @@ struct tb_conn {
 	struct tb_transport *t;
 	struct tb_sim *sim;      /* spawned runner, or NULL */
 	struct tb_link *link;
+	struct tb_transport *fault;  /* fault wrapper around t (tests), or NULL */
 	struct tbp_hello_rsp caps;
 	char port[256];
 	char runner_status[256];
 	char firmware_sha256[65];  /* of the runner/firmware image, "" if unknown */
+	struct tb_qemu *qemu;      /* QEMU running the firmware, or NULL */
+	char firmware[4096];       /* firmware image (transport qemu), or "" */
+	int64_t flash_bytes;       /* its static footprint, or TB_STORE_UNKNOWN */
+	int64_t static_ram_bytes;
 };
 
 static int64_t wall_ms(void)
@@ -132,6 +147,123 @@ const struct tb_workload *tb_session_find_workload(const char *name,
 /* ----------------------------------------------------------------------
  * Connections
  */
+
+/* The firmware image of a board: --firmware, else built and found under
+ * build/fw/<firmware>/ (built with scripts/build-firmware if missing). */
+static int find_firmware(const struct tb_board *b, const struct tb_conn_opts *o,
+			 struct tb_conn *c, struct tb_error *err)
+{
+	struct tb_firmware_info fi;
+	int rc;
+
+	if (o->firmware) {
+		if (access(o->firmware, R_OK) < 0)
+			return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
+					    "--firmware %s: %s", o->firmware, strerror(errno));
+		snprintf(c->firmware, sizeof(c->firmware), "%s", o->firmware);
+	} else {
+		rc = tb_firmware_locate(b->firmware, c->firmware, sizeof(c->firmware), NULL);
+		if (rc < 0)
+			rc = tb_firmware_build(b->firmware, c->firmware,
+					       sizeof(c->firmware), err);
+		if (rc < 0)
+			return rc;
+	}
+	rc = tb_firmware_info(c->firmware, &fi, err);
+	if (rc < 0)
+		return rc;
+	snprintf(c->firmware_sha256, sizeof(c->firmware_sha256), "%s", fi.sha256);
+	c->flash_bytes = (int64_t)fi.flash_bytes;
+	c->static_ram_bytes = (int64_t)fi.static_ram_bytes;
+	return TB_OK;
+}
+
+/*
+ * Runner arguments for a QEMU board are test hooks the firmware reads from
+ * memory (tbr_fw.h): "hang-at=N" makes INFER number N spin forever.  They
+ * become a -device loader that writes the words before the CPU starts.
+ */
+static int qemu_hooks(const struct tb_conn *c, const char *const *args,
+		      char *buf, size_t len, struct tb_error *err)
+{
+	unsigned long long hang_at = 0, addr;
+	uint64_t a, sz;
+	char *end;
+	int rc;
+
+	buf[0] = '\0';
+	for (size_t i = 0; args && args[i]; i++) {
+		if (strncmp(args[i], "hang-at=", 8))
+			return tb_error_set(err, TB_ERR_ARG,
+					    "runner argument '%s' is not one a QEMU board knows (hang-at=N)",
+					    args[i]);
+		errno = 0;
+		hang_at = strtoull(args[i] + 8, &end, 10);
+		if (errno || *end || !hang_at || hang_at > UINT32_MAX)
+			return tb_error_set(err, TB_ERR_ARG, "runner argument '%s': N must be 1..%u",
+					    args[i], UINT32_MAX);
+	}
+	if (!hang_at)
+		return TB_OK;
+	rc = tb_firmware_symbol(c->firmware, "tbr_fw_fault", &a, &sz, err);
+	if (rc < 0)
+		return rc;
+	addr = a;
+	/* struct tbr_fw_fault { magic "TFLT", hang_at }, little-endian. */
+	snprintf(buf, len, "loader,addr=0x%llx,data=0x%08llx544c4654,data-len=8",
+		 addr, hang_at);
+	return TB_OK;
+}
+
+static int open_qemu(const struct tb_board *b, const struct tb_conn_opts *o,
+		     struct tb_conn *c, struct tb_error *err)
+{
+	struct tb_board_vars vars = { .board = b->name };
+	struct tb_qemu_config qc = {
+		.program = b->qemu_program,
+		.machine = b->qemu_machine,
+		.cpu = b->qemu_cpu,
+		.icount_shift = (int)b->qemu_icount_shift,
+	};
+	const char *extra[72];
+	char **board_extra = NULL, hook[160];
+	size_t n = 0;
+	int rc;
+
+	if (o->port)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "board '%s' runs under QEMU, which tinybench starts itself: drop --port",
+				    b->name);
+	rc = find_firmware(b, o, c, err);
+	if (rc < 0)
+		return rc;
+	rc = qemu_hooks(c, o->runner_args, hook, sizeof(hook), err);
+	if (rc < 0)
+		return rc;
+	if (b->qemu_extra) {
+		rc = tb_board_command_expand(b->qemu_extra, &vars, &board_extra, err);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; board_extra[i] && n < 68; i++)
+			extra[n++] = board_extra[i];
+	}
+	if (hook[0]) {
+		extra[n++] = "-device";
+		extra[n++] = hook;
+	}
+	extra[n] = NULL;
+	qc.firmware = c->firmware;
+	qc.extra = extra;
+	rc = tb_qemu_spawn(&qc, &c->qemu, err);
+	tb_board_argv_free(board_extra);
+	if (rc < 0)
+		return tb_error_prefix(err, "board '%s': ", b->name);
+	c->t = tb_qemu_transport(c->qemu);
+	snprintf(c->port, sizeof(c->port), "qemu %s (pid %ld, firmware %s)",
+		 b->qemu_machine, (long)tb_qemu_pid(c->qemu), c->firmware);
+	return TB_OK;
+}
+
 static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o,
 			  struct tb_conn *c, struct tb_error *err)
 {
@@ -158,6 +290,12 @@ static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o
 			 (long)tb_sim_pid(c->sim));
 		return TB_OK;
 	case TB_BOARD_TRANSPORT_SERIAL:
+		if (o->find_port) {
+			rc = o->find_port(o->find_port_user, c->port, sizeof(c->port), err);
+			if (rc < 0)
+				return rc;
+			return tb_transport_serial_open(c->port, b->baud, &c->t, err);
+		}
 		if (!o->port)
 			return tb_error_set(err, TB_ERR_ARG,
 					    "board '%s' is on a serial port: pass --port "
@@ -165,6 +303,8 @@ static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o
 					    b->name);
 		snprintf(c->port, sizeof(c->port), "%s", o->port);
 		return tb_transport_serial_open(o->port, b->baud, &c->t, err);
+	case TB_BOARD_TRANSPORT_QEMU:
+		return open_qemu(b, o, c, err);
 	default:
 		return tb_error_set(err, TB_ERR_UNSUPPORTED,
 				    "board '%s': transport '%s' is not supported yet",
@@ -177,6 +317,17 @@ const char *tb_conn_runner_status(struct tb_conn *c)
 	const char *text = NULL;
 	bool exited = false;
 
+	if (c && c->qemu) {
+		for (int i = 0; i < 20; i++) {
+			if (tb_qemu_status(c->qemu, &exited, &text) == 0 && exited)
+				break;
+			usleep(10000);
+		}
+		if (!exited || !text)
+			return NULL;
+		snprintf(c->runner_status, sizeof(c->runner_status), "%s", text);
+		return c->runner_status;
+	}
 	if (!c || !c->sim)
 		return NULL;
 	/* Give a dying runner a moment to be reaped. */
@@ -222,13 +373,23 @@ int tb_session_connect(const struct tb_board *b, const struct tb_conn_opts *o,
 		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
 	c->board = b;
 	c->opts = *o;
+	c->flash_bytes = c->static_ram_bytes = TB_STORE_UNKNOWN;
 	rc = open_transport(b, o, c, err);
 	if (rc < 0)
 		goto out_free;
+	if (o->fault) {
+		struct tb_fault_config fc;
+
+		rc = tb_fault_config_parse(o->fault, &fc, err);
+		if (rc == TB_OK)
+			rc = tb_transport_fault_new(c->t, false, &fc, &c->fault, err);
+		if (rc < 0)
+			goto out_free;
+	}
 	lc.bytes_per_sec = b->baud / 10;
 	lc.hello_timeout_ms = o->hello_timeout_ms;
 	lc.cancel = o->cancel;
-	rc = tb_link_new(c->t, &lc, &c->link, err);
+	rc = tb_link_new(c->fault ? c->fault : c->t, &lc, &c->link, err);
 	if (rc < 0)
 		goto out_free;
 	rc = tb_link_hello(c->link, &c->caps, err);
@@ -250,8 +411,11 @@ void tb_conn_free(struct tb_conn *c)
 	if (!c)
 		return;
 	tb_link_free(c->link);
+	tb_transport_close(c->fault); /* the wrapper only; t is closed below */
 	if (c->sim)
 		tb_sim_free(c->sim); /* closes its transport too */
+	else if (c->qemu)
+		tb_qemu_free(c->qemu); /* hangs up, stops and reaps QEMU */
 	else if (c->t)
 		tb_transport_close(c->t);
 	free(c);
@@ -272,6 +436,18 @@ const char *tb_conn_firmware_sha256(const struct tb_conn *c)
 	return c && c->firmware_sha256[0] ? c->firmware_sha256 : NULL;
 }
 
+void tb_conn_footprint(const struct tb_conn *c, int64_t *flash_bytes,
+		       int64_t *static_ram_bytes)
+{
+	*flash_bytes = c ? c->flash_bytes : TB_STORE_UNKNOWN;
+	*static_ram_bytes = c ? c->static_ram_bytes : TB_STORE_UNKNOWN;
+}
+
+const struct tb_board *tb_conn_board(const struct tb_conn *c)
+{
+	return c->board;
+}
+
 const char *tb_conn_port(const struct tb_conn *c)
 {
 	return c->port;
@@ -281,6 +457,41 @@ const char *tb_conn_port(const struct tb_conn *c)
  * process is restarted (it may have died or hung), a serial board gets a
  * DTR/RTS pulse; then HELLO again.  *c is replaced on success and freed
  * either way on failure. */
+/* A board's [reset] command (reset = command): its argv template expanded
+ * and run with exec, never through a shell; waits up to 60 s. */
+static int run_reset_command(const struct tb_board *b, const char *port,
+			     struct tb_error *err)
+{
+	struct tb_board_vars vars = { .port = port, .board = b->name, .baud = b->baud };
+	char **argv = NULL;
+	pid_t pid;
+	int rc, st = 0;
+
+	rc = tb_board_command_expand(b->reset_argv, &vars, &argv, err);
+	if (rc < 0)
+		return rc;
+	rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (rc) {
+		rc = tb_error_set(err, TB_ERR_IO, "reset command '%s': %s", argv[0], strerror(rc));
+		goto out;
+	}
+	for (int i = 0; i < 600 && (rc = (int)waitpid(pid, &st, WNOHANG)) == 0; i++)
+		usleep(100 * 1000);
+	if (rc == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		rc = tb_error_set(err, TB_ERR_TIMEOUT, "reset command '%s' took over 60 s", argv[0]);
+	} else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		rc = tb_error_set(err, TB_ERR_DEVICE, "reset command '%s' failed (status 0x%x)",
+				  argv[0], st);
+	} else {
+		rc = TB_OK;
+	}
+out:
+	tb_board_argv_free(argv);
+	return rc;
+}
+
 int tb_conn_recover(struct tb_conn **cp, struct tb_error *err)
 {
 	struct tb_conn *c = *cp;
@@ -289,7 +500,9 @@ int tb_conn_recover(struct tb_conn **cp, struct tb_error *err)
 	enum tb_reset_line line;
 	int rc;
 
-	if (c->sim || b->reset == TB_BOARD_RESET_PROCESS) {
+	/* A runner process or QEMU is restarted: a new process (or a fresh
+	 * machine) that may be hung in a loop the old one was stuck in. */
+	if (c->sim || c->qemu || b->reset == TB_BOARD_RESET_PROCESS) {
 		tb_conn_free(c);
 		*cp = NULL;
 		return tb_session_connect(b, &o, cp, err);
@@ -300,6 +513,12 @@ int tb_conn_recover(struct tb_conn **cp, struct tb_error *err)
 		if (rc < 0)
 			return tb_error_prefix(err, "resetting board '%s': ", b->name);
 		/* Give the board time to boot before it is asked anything. */
+		usleep(200 * 1000);
+	}
+	if (b->reset == TB_BOARD_RESET_COMMAND && b->reset_argv) {
+		rc = run_reset_command(b, c->port, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "resetting board '%s': ", b->name);
 		usleep(200 * 1000);
 	}
 	tb_transport_discard_input(c->t, NULL);
@@ -360,8 +579,100 @@ struct run {
 	int loaded_seed;       /* seed of the input on the device, -1 none */
 	int check_outputs;     /* device model == host model */
 	struct tb_link_stats link0; /* link counters at the start of the trial */
+	struct tb_energy *energy;   /* energy monitor (tb_energy.h), or NULL */
 	double t0;
+	int attempt;           /* of the current trial (or calibration), from 1 */
+	int64_t failed_retries;/* link figures of the current trial's failed */
+	int64_t failed_drops;  /* attempts, on connections since replaced */
+	int checkpointed;      /* stopped between trials: leave the run running */
+	struct user_model *user; /* --model: the blob run as a user workload */
 };
+
+/*
+ * A user model (run --model): the blob, described as a workload so the
+ * host can make test inputs and its reference output exactly as for the
+ * built-in ones, and the runner arguments that hand it to the sim runner.
+ */
+struct user_model {
+	struct tb_workload wl;
+	struct tb_workload_blob src;
+	struct tb_nn_model state;
+	uint8_t hash[SHA256_DIGEST_LENGTH];
+	char name[TBP_STR_WL_NAME + 1];
+	uint8_t *blob;
+	const char *args[24];
+};
+
+static int load_user_model(struct run *r, struct tb_error *err)
+{
+	const char *path = r->o->model_path, *base = strrchr(path, '/');
+	struct user_model *u;
+	SHA2_CTX ctx;
+	struct stat st;
+	FILE *f;
+	size_t k = 0;
+	int rc;
+
+	u = r->user = calloc(1, sizeof(*u));
+	if (!u)
+		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
+	f = fopen(path, "rb");
+	if (!f)
+		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
+				    "model '%s': %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > (1LL << 30) ||
+	    !(u->blob = aligned_alloc(8, ((size_t)st.st_size + 7) & ~(size_t)7)) ||
+	    fread(u->blob, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		fclose(f);
+		return tb_error_set(err, TB_ERR_FORMAT, "model '%s': not a readable file "
+				    "under 1 GB", path);
+	}
+	fclose(f);
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, u->blob, (size_t)st.st_size);
+	SHA256Final(u->hash, &ctx);
+	/* Its name on the wire: the file name up to the first '.', printable,
+	 * at most 16 characters. */
+	for (base = base ? base + 1 : path; base[k] && base[k] != '.' &&
+	     k < TBP_STR_WL_NAME; k++)
+		u->name[k] = base[k] > ' ' && base[k] < 0x7F ? base[k] : '_';
+	if (!k || tb_workload_by_name(u->name))
+		snprintf(u->name, sizeof(u->name), "user-model");
+	u->src.blob = u->blob;
+	u->src.size = (uint32_t)st.st_size;
+	u->src.state = &u->state;
+	rc = tb_workload_from_blob(&u->wl, &u->src, TB_WL_USER, u->name, path, u->hash);
+	if (rc)
+		return tb_error_set(err, TB_ERR_FORMAT, "model '%s' is not a valid model blob "
+				    "(%d; see docs/MODEL_FORMAT.md)", path, rc);
+	r->wl = &u->wl;
+	return TB_OK;
+}
+
+/* Hand the user model to the sim runner; other boards cannot take one yet. */
+static int user_model_args(struct run *r, struct tb_run_opts *o, struct tb_error *err)
+{
+	struct user_model *u = r->user;
+	size_t n = 0;
+
+	if (!u)
+		return TB_OK;
+	if (r->board->transport != TB_BOARD_TRANSPORT_SIM)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s' runs the workloads built into its firmware; "
+				    "--model is for the sim board (embedding user models in "
+				    "firmware comes with the firmware issue)", r->board->name);
+	for (; o->conn.runner_args && o->conn.runner_args[n] && n < 18; n++)
+		u->args[n] = o->conn.runner_args[n];
+	u->args[n++] = "--model";
+	u->args[n++] = o->model_path;
+	u->args[n++] = "--model-name";
+	u->args[n++] = u->name;
+	u->args[n] = NULL;
+	o->conn.runner_args = u->args;
+	return TB_OK;
+}
 
 static void progress(struct run *r, enum tb_phase ph, int trial)
 {
@@ -371,10 +682,30 @@ static void progress(struct run *r, enum tb_phase ph, int trial)
 		.trials = r->res->trials_planned,
 		.inferences = r->res->inferences,
 		.elapsed_s = mono_s() - r->t0,
+		.run_id = r->res->run_id,
+		.attempt = r->attempt > 0 ? r->attempt : 1,
 	};
 
 	if (r->res->inferences && r->res->latency_ms.n == 0 && r->res->n_trials == 0)
 		p.est_trial_s = r->o->min_time_s;
+	if (r->o->progress)
+		r->o->progress(&p, r->o->user);
+}
+
+/* An attempt failed and the board is about to be reset. */
+static void progress_retry(struct run *r, int k, const char *why)
+{
+	struct tb_progress p = {
+		.phase = TB_PHASE_RETRY,
+		.trial = k < 0 ? 0 : k,
+		.trials = r->res->trials_planned,
+		.inferences = r->res->inferences,
+		.elapsed_s = mono_s() - r->t0,
+		.run_id = r->res->run_id,
+		.attempt = r->attempt,
+		.message = why,
+	};
+
 	if (r->o->progress)
 		r->o->progress(&p, r->o->user);
 }
@@ -384,12 +715,15 @@ static void progress(struct run *r, enum tb_phase ph, int trial)
 static int load_input(struct run *r, int k, struct tb_upload_stats *st,
 		      struct tb_error *err)
 {
-	int seed = r->o->input_path ? 0 : k + 1;
+	int seed = r->o->input_path || r->o->input_data ? 0 : k + 1;
 	int rc;
 
 	if (r->loaded_seed == seed)
 		return TB_OK;
-	if (r->o->input_path) {
+	if (r->o->input_data) {
+		memcpy(r->input, r->o->input_data, r->wl->input_size); /* size checked */
+		rc = TB_OK;
+	} else if (r->o->input_path) {
 		rc = read_input_file(r->o->input_path, r->wl, r->input, err);
 	} else {
 		rc = tb_workload_test_input(r->wl, (uint32_t)seed, r->input,
@@ -495,9 +829,14 @@ static void trial_link_figures(struct run *r, struct tb_trial *t)
 	t->frames_dropped = TB_STORE_UNKNOWN;
 	if (r->conn) {
 		tb_link_get_stats(tb_conn_link(r->conn), &now);
-		t->link_retries = now.retries - r->link0.retries;
-		t->frames_dropped = now.frames_dropped - r->link0.frames_dropped;
+		t->link_retries = now.retries - r->link0.retries + r->failed_retries;
+		t->frames_dropped = now.frames_dropped - r->link0.frames_dropped +
+				    r->failed_drops;
+	} else if (r->attempt > 1) {
+		t->link_retries = r->failed_retries;
+		t->frames_dropped = r->failed_drops;
 	}
+	t->attempts = r->attempt > 0 ? r->attempt : 1;
 	t->energy_uj = t->power_mw = t->energy_window_ms = t->energy_sample_hz = NAN;
 	t->energy_samples = t->energy_lost_samples = TB_STORE_UNKNOWN;
 }
@@ -519,6 +858,9 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	for (;;) {
 		per_s = r->o->min_time_s / r->res->inferences;
 		t->started_at = wall_ms();
+		rc = tb_energy_trial_begin(r->energy, tb_conn_link(r->conn), err);
+		if (rc < 0)
+			return tb_error_prefix(err, "trial %d: ", k + 1);
 		rc = infer(r, r->res->inferences, r->res->warmups,
 			   infer_timeout(r, (uint64_t)r->res->inferences + r->res->warmups,
 					 per_s), &rsp, err);
@@ -546,6 +888,10 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	t->stack_size = rsp.stack_size;
 	t->arena_peak = rsp.arena_used;
 	t->arena_size = rsp.arena_size;
+	rc = tb_energy_trial_end(r->energy, tb_conn_link(r->conn), rsp.count,
+				 tr->duration_s, err);
+	if (rc < 0)
+		return tb_error_prefix(err, "trial %d: ", k + 1);
 	sha256_hex(r->input, r->wl->input_size, tr->input_hash);
 	t->input_hash = tr->input_hash;
 	memcpy(tr->output, rsp.output, rsp.output_len);
@@ -563,7 +909,11 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	}
 	t->status = TB_TRIAL_OK;
 	trial_link_figures(r, t);
+	tb_energy_fill(r->energy, t);
 	rc = tb_store_trial_add(r->store, r->res->run_id, t, err);
+	if (rc < 0)
+		return rc;
+	rc = tb_energy_store_trace(r->energy, r->store, r->res->run_id, k, err);
 	if (rc < 0)
 		return rc;
 	r->res->n_trials = k + 1;
@@ -599,9 +949,71 @@ static int store_failed_trial(struct run *r, int k, int64_t started,
 	return tb_store_trial_add(r->store, r->res->run_id, t, err);
 }
 
-/* Run every trial.  A trial that fails on the link is stored as failed
- * with its reason, the board is reset and the run goes on; it stops after
- * TB_MAX_CONSECUTIVE_FAILURES failed trials in a row. */
+static bool cancelled(const struct run *r)
+{
+	return r->o->conn.cancel && *r->o->conn.cancel;
+}
+
+/* One attempt at trial k, or (k < 0) at the first upload and the
+ * calibration; reconnects first if an earlier reset left no connection. */
+static int attempt_once(struct run *r, int k, struct tb_error *err)
+{
+	int rc;
+
+	if (!r->conn) {
+		rc = tb_session_connect(r->board, &r->o->conn, &r->conn, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (k >= 0)
+		return run_trial(r, k, err);
+	rc = load_input(r, 0, &r->res->upload, err);
+	return rc < 0 ? rc : calibrate(r, err);
+}
+
+/*
+ * Run trial k (or the calibration, k < 0) up to max_attempts times: after
+ * an attempt fails on the link, the board is reset by its method
+ * (tb_conn_recover: runner or QEMU restarted, DTR/RTS pulse) and the same
+ * trial runs again.  A reset that fails leaves no connection; the next
+ * attempt connects afresh.  The link figures of failed attempts are kept
+ * for the trial that is finally stored.
+ */
+static int with_attempts(struct run *r, int k, struct tb_error *err)
+{
+	struct tb_link_stats now;
+	struct tb_error aerr, rerr;
+	int rc;
+
+	r->failed_retries = r->failed_drops = 0;
+	for (r->attempt = 1;; r->attempt++) {
+		tb_error_clear(&aerr);
+		rc = attempt_once(r, k, &aerr);
+		if (rc == TB_OK || !recoverable(rc) || r->attempt >= r->o->max_attempts ||
+		    cancelled(r))
+			break;
+		if (r->conn && k >= 0) {
+			tb_link_get_stats(tb_conn_link(r->conn), &now);
+			r->failed_retries += now.retries - r->link0.retries;
+			r->failed_drops += now.frames_dropped - r->link0.frames_dropped;
+		}
+		progress_retry(r, k, aerr.msg);
+		r->loaded_seed = -1;
+		if (r->conn && tb_conn_recover(&r->conn, &rerr) < 0) {
+			tb_conn_free(r->conn);
+			r->conn = NULL;
+		}
+	}
+	if (rc < 0 && err)
+		*err = aerr;
+	return rc;
+}
+
+/* Run every trial.  A trial that fails on the link is retried after a
+ * reset (with_attempts); one whose every attempt failed is stored as
+ * failed with its reason, the board is reset and the run goes on; it
+ * stops after TB_MAX_CONSECUTIVE_FAILURES failed trials in a row.  A
+ * resumed run starts at its first missing trial. */
 #define TB_MAX_CONSECUTIVE_FAILURES 3
 
 static int run_trials(struct run *r, struct tb_error *err)
@@ -610,16 +1022,24 @@ static int run_trials(struct run *r, struct tb_error *err)
 	int consecutive = 0, first_rc = TB_OK, rc;
 	struct tb_error terr;
 
-	for (int k = 0; k < res->trials_planned; k++) {
+	for (int k = res->n_trials; k < res->trials_planned; k++) {
 		int64_t started = wall_ms();
 
-		if (r->o->conn.cancel && *r->o->conn.cancel)
+		if (cancelled(r))
 			return tb_error_set(err, TB_ERR_INTERRUPTED,
 					    "interrupted after %d of %d trials", k,
 					    res->trials_planned);
+		if (r->o->stop && *r->o->stop) {
+			r->checkpointed = 1;
+			return tb_error_set(err, TB_ERR_INTERRUPTED,
+					    "stopped after %d of %d trials; the run is kept "
+					    "running to be resumed", k, res->trials_planned);
+		}
 		tb_error_clear(&terr);
-		rc = run_trial(r, k, &terr);
+		rc = with_attempts(r, k, &terr);
 		if (rc == TB_OK) {
+			if (r->attempt > 1)
+				res->n_retried++;
 			consecutive = 0;
 			continue;
 		}
@@ -638,11 +1058,14 @@ static int run_trials(struct run *r, struct tb_error *err)
 		if (++consecutive >= TB_MAX_CONSECUTIVE_FAILURES || k + 1 == res->trials_planned)
 			break;
 		r->loaded_seed = -1;
-		rc = tb_conn_recover(&r->conn, err);
+		rc = r->conn ? tb_conn_recover(&r->conn, err) :
+		     tb_session_connect(r->board, &r->o->conn, &r->conn, err);
 		if (rc < 0)
 			return tb_error_prefix(err, "after trial %d failed (%s): ", k + 1,
 					       res->first_failure);
 	}
+	if (!first_rc && res->n_failed)
+		first_rc = TB_ERR_CLOSED; /* failures found stored when resuming */
 	if (res->n_failed)
 		return tb_error_set(err, first_rc, "%d of %d trials failed; first: %s",
 				    res->n_failed, res->trials_planned, res->first_failure);
@@ -692,7 +1115,8 @@ static char *params_json(const struct run *r)
 	if (o->infer_timeout_ms > 0)
 		tb_json_key_int(j, "timeout_ms", o->infer_timeout_ms);
 	tb_json_key_string(j, "profile", o->profile == TB_PROFILE_MLPERF ? "mlperf" : "default");
-	tb_json_key_string(j, "input", o->input_path ? o->input_path : "test-input seeds 1..trials");
+	tb_json_key_string(j, "input", o->input_path ? o->input_path :
+			   o->input_data ? "supplied with the job" : "test-input seeds 1..trials");
 	tb_json_key_int(j, "timer_hz", r->res->caps.timer_hz);
 	tb_json_key_int(j, "stack_size", r->res->caps.stack_size);
 	tb_json_key_int(j, "arena_size", r->res->caps.arena_size);
@@ -729,9 +1153,9 @@ static int begin_run(struct run *r, struct tb_error *err)
 		.params_json = params,
 		.started_at = res->started_at,
 		.firmware_sha256 = tb_conn_firmware_sha256(r->conn),
-		.flash_bytes = TB_STORE_UNKNOWN,
-		.static_ram_bytes = TB_STORE_UNKNOWN,
-		.energy_method = NULL,
+		.flash_bytes = res->flash_bytes,
+		.static_ram_bytes = res->static_ram_bytes,
+		.energy_method = tb_energy_method(r->energy),
 	};
 	int rc;
 
@@ -741,11 +1165,58 @@ static int begin_run(struct run *r, struct tb_error *err)
 	return rc;
 }
 
+/* Label the stored run with o->tags ("key=value"). */
+static int set_tags(struct run *r, struct tb_error *err)
+{
+	char key[TB_STORE_TAG_KEY_MAX + 1];
+	int i, rc;
+
+	for (i = 0; i < r->o->n_tags; i++) {
+		const char *t = r->o->tags[i], *eq = strchr(t, '=');
+
+		if (!eq || eq == t || (size_t)(eq - t) > TB_STORE_TAG_KEY_MAX)
+			return tb_error_set(err, TB_ERR_ARG,
+					    "tag '%s': expected key=value", t);
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - t), t);
+		rc = tb_store_tag_set(r->store, r->res->run_id, key, eq + 1, err);
+		if (rc < 0)
+			return rc;
+	}
+	return TB_OK;
+}
+
+/* The workload, and the input if one is given. */
+static int check_workload(struct run *r, struct tb_error *err)
+{
+	const struct tb_run_opts *o = r->o;
+	char names[512];
+
+	if (o->model_path) {
+		int rc = load_user_model(r, err);
+
+		if (rc < 0)
+			return rc;
+	} else {
+		r->wl = tb_session_find_workload(o->workload, names, sizeof(names));
+	}
+	if (!r->wl)
+		return tb_error_set(err, TB_ERR_NOTFOUND,
+				    "unknown workload '%s'; known workloads: %s",
+				    o->workload, names);
+	if (o->input_data && o->input_len != r->wl->input_size)
+		return tb_error_set(err, TB_ERR_FORMAT,
+				    "input of %zu bytes; workload %s takes exactly %lu bytes",
+				    o->input_len, r->wl->name, (unsigned long)r->wl->input_size);
+	if (!o->input_data && o->input_path && access(o->input_path, R_OK) < 0)
+		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
+				    "input file '%s': %s", o->input_path, strerror(errno));
+	return TB_OK;
+}
+
 static int setup(struct run *r, struct tb_board_registry **reg, struct tb_error *err)
 {
 	const struct tb_run_opts *o = r->o;
 	struct tb_run_result *res = r->res;
-	char names[512];
 	int rc;
 
 	rc = tb_board_registry_new(reg, err);
@@ -757,14 +1228,9 @@ static int setup(struct run *r, struct tb_board_registry **reg, struct tb_error 
 	rc = tb_board_registry_find(*reg, o->board, &r->board, err);
 	if (rc < 0)
 		return rc;
-	r->wl = tb_session_find_workload(o->workload, names, sizeof(names));
-	if (!r->wl)
-		return tb_error_set(err, TB_ERR_NOTFOUND,
-				    "unknown workload '%s'; known workloads: %s",
-				    o->workload, names);
-	if (o->input_path && access(o->input_path, R_OK) < 0)
-		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
-				    "input file '%s': %s", o->input_path, strerror(errno));
+	rc = check_workload(r, err);
+	if (rc < 0)
+		return rc;
 	if (o->db_path) {
 		snprintf(res->db_path, sizeof(res->db_path), "%s", o->db_path);
 	} else {
@@ -810,11 +1276,18 @@ static int check_device(struct run *r, struct tb_error *err)
 	snprintf(res->board, sizeof(res->board), "%s", r->board->name);
 	snprintf(res->workload, sizeof(res->workload), "%s", r->wl->name);
 	snprintf(res->timing_method, sizeof(res->timing_method), "%s",
-		 (c->flags & TBP_CAP_TICKS_ARE_INSNS) ? "emulator-instructions" :
+		 (c->flags & TBP_CAP_TICKS_ARE_INSNS) ?
+		 (r->board->transport == TB_BOARD_TRANSPORT_QEMU ?
+		  "qemu-icount-instructions" : "emulator-instructions") :
 		 tb_board_timing_name(r->board->timing));
+	tb_conn_footprint(r->conn, &res->flash_bytes, &res->static_ram_bytes);
+	snprintf(res->firmware_sha256, sizeof(res->firmware_sha256), "%s",
+		 tb_conn_firmware_sha256(r->conn) ? tb_conn_firmware_sha256(r->conn) : "");
 	snprintf(res->port, sizeof(res->port), "%s", tb_conn_port(r->conn));
 	snprintf(res->input_source, sizeof(res->input_source), "%s",
-		 r->o->input_path ? r->o->input_path : "tinybench test inputs (seed = trial)");
+		 r->o->input_path ? r->o->input_path :
+		 r->o->input_data ? "input supplied with the job" :
+		 "tinybench test inputs (seed = trial)");
 	res->arena_planned = r->wl->arena_size;
 	res->macs = r->wl->macs;
 	return TB_OK;
@@ -845,17 +1318,183 @@ static void finish(struct run *r, int rc, struct tb_error *err)
 	if (rc == TB_OK)
 		res->status = TB_RUN_OK;
 	else if (rc == TB_ERR_INTERRUPTED)
-		res->status = TB_RUN_INTERRUPTED;
+		res->status = r->checkpointed ? TB_RUN_RUNNING : TB_RUN_INTERRUPTED;
 	else
 		res->status = TB_RUN_FAILED;
 	if (rc != TB_OK)
 		snprintf(res->reason, sizeof(res->reason), "%s", err ? err->msg : tb_strerror(rc));
 	summarise(res);
-	if (res->run_id && r->store &&
+	if (res->run_id && r->store && !r->checkpointed &&
 	    tb_store_run_finish(r->store, res->run_id, res->status,
 				rc == TB_OK ? NULL : res->reason, res->ended_at, &ferr) < 0 &&
 	    err && rc == TB_OK)
 		*err = ferr;
+}
+
+/* Defaults and limits of the options; the result zeroed. */
+static int prepare(struct run *r, struct tb_run_opts *o, struct tb_run_result *res,
+		   struct tb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	res->flash_bytes = res->static_ram_bytes = TB_STORE_UNKNOWN;
+	if (o->profile == TB_PROFILE_MLPERF) {
+		if (o->trials == 0)
+			o->trials = 5;
+		if (o->min_time_s < 10.0)
+			o->min_time_s = 10.0;
+	}
+	if (o->trials <= 0)
+		o->trials = 5;
+	if (o->min_time_s <= 0)
+		o->min_time_s = 1.0;
+	if (o->max_attempts <= 0)
+		o->max_attempts = 3;
+	if (o->trials > 1000)
+		return tb_error_set(err, TB_ERR_ARG, "--trials %d: at most 1000", o->trials);
+	if (o->max_attempts > 101)
+		return tb_error_set(err, TB_ERR_ARG, "%d attempts per trial: at most 101",
+				    o->max_attempts);
+	res->trials_planned = o->trials;
+	r->t0 = mono_s();
+	res->started_at = wall_ms();
+	return TB_OK;
+}
+
+/* A trial found in the store when resuming: copied into the result, as
+ * if this session had measured it.  Stops the walk (1) at a gap. */
+static int copy_stored_trial(const struct tb_run *run, const struct tb_trial *t,
+			     void *user)
+{
+	struct run *r = user;
+	struct tb_run_result *res = r->res;
+	struct tb_trial_result *tr;
+
+	(void)run;
+	if (t->idx != res->n_trials || t->idx >= res->trials_planned)
+		return 1;
+	tr = &res->trials[t->idx];
+	memset(tr, 0, sizeof(*tr));
+	tr->t = *t;
+	tr->t.input_hash = tr->t.output = tr->t.reason = NULL;
+	tr->t.output_len = 0;
+	if (t->input_hash) {
+		snprintf(tr->input_hash, sizeof(tr->input_hash), "%s", t->input_hash);
+		tr->t.input_hash = tr->input_hash;
+	}
+	if (t->output && t->output_len <= sizeof(tr->output)) {
+		memcpy(tr->output, t->output, t->output_len);
+		tr->t.output = tr->output;
+		tr->t.output_len = t->output_len;
+	}
+	if (t->reason) {
+		snprintf(tr->reason, sizeof(tr->reason), "%s", t->reason);
+		tr->t.reason = tr->reason;
+	}
+	if (t->status == TB_TRIAL_OK) {
+		res->inferences = (uint32_t)t->inferences;
+		res->warmups = (uint32_t)t->warmups;
+		if (t->timer_hz > 0)
+			tr->duration_s = (double)t->ticks / (double)t->timer_hz;
+		if (t->output_check != TB_OUTPUT_UNCHECKED)
+			res->output_checked++;
+		if (t->output_check == TB_OUTPUT_MISMATCH)
+			res->output_mismatch++;
+	} else {
+		res->n_failed++;
+		if (!res->first_failure[0])
+			snprintf(res->first_failure, sizeof(res->first_failure), "%s",
+				 t->reason ? t->reason : "failed");
+	}
+	res->n_trials++;
+	return 0;
+}
+
+/* Continue o->resume_run_id if it is the same measurement; otherwise mark
+ * it interrupted and begin a new run. */
+static int resume_run(struct run *r, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+	struct tb_store_filter f = { .run_id = r->o->resume_run_id };
+	const char *fw = tb_conn_firmware_sha256(r->conn);
+	struct tb_run *run = NULL;
+	const char *why = NULL;
+	int rc;
+
+	rc = tb_store_run_get(r->store, f.run_id, &run, err);
+	if (rc == TB_ERR_NOTFOUND)
+		return begin_run(r, err);
+	if (rc < 0)
+		return rc;
+	if (run->status != TB_RUN_RUNNING)
+		why = "it is already finished";
+	else if (strcmp(run->info.board, r->board->name) ||
+		 strcmp(run->info.workload, r->wl->name))
+		why = "it was another board or workload";
+	else if (!run->info.model_hash || strcasecmp(run->info.model_hash, res->model_hash))
+		why = "the device now runs another model";
+	else if (fw && run->info.firmware_sha256 && strcasecmp(fw, run->info.firmware_sha256))
+		why = "the runner or firmware image changed";
+	if (why) {
+		if (run->status == TB_RUN_RUNNING) {
+			char reason[160];
+
+			snprintf(reason, sizeof(reason), "not resumed: %s", why);
+			tb_store_run_finish(r->store, run->id, TB_RUN_INTERRUPTED, reason,
+					    wall_ms(), NULL);
+		}
+		tb_store_run_free(run);
+		return begin_run(r, err);
+	}
+	res->run_id = run->id;
+	res->started_at = run->info.started_at;
+	tb_store_run_free(run);
+	rc = tb_store_trials_foreach(r->store, &f, copy_stored_trial, r, err);
+	if (rc > 0)
+		return tb_error_set(err, TB_ERR_FORMAT,
+				    "cannot resume run %lld: its trials are not 0..%d in order",
+				    (long long)f.run_id, res->n_trials - 1);
+	if (rc < 0)
+		return rc;
+	res->n_resumed = res->n_trials;
+	return TB_OK;
+}
+
+/* From a connected board to a finished (or checkpointed) run. */
+static int measure(struct run *r, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+	int rc;
+
+	rc = check_device(r, err);
+	if (rc < 0)
+		return rc;
+	/* Stored from here on: a failure below is recorded with its reason. */
+	rc = r->o->resume_run_id ? resume_run(r, err) : begin_run(r, err);
+	if (rc < 0)
+		return rc;
+	rc = set_tags(r, err);
+	if (rc < 0)
+		return rc;
+	/* The first input goes up before calibration so N is found on it.  A
+	 * resumed run keeps the N its trials were measured with. */
+	if (!res->inferences) {
+		rc = with_attempts(r, -1, err);
+		if (rc < 0)
+			return rc;
+	}
+	rc = run_trials(r, err);
+	progress(r, TB_PHASE_DONE, res->n_trials);
+	return rc;
+}
+
+static void release(struct run *r)
+{
+	free(r->input);
+	free(r->expected);
+	free(r->arena);
+	if (r->user)
+		free(r->user->blob);
+	free(r->user);
 }
 
 int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
@@ -866,59 +1505,73 @@ int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
 	struct run r = { .o = &o, .res = res, .loaded_seed = -1 };
 	int rc;
 
-	memset(res, 0, sizeof(*res));
-	if (o.profile == TB_PROFILE_MLPERF) {
-		if (o.trials == 0)
-			o.trials = 5;
-		if (o.min_time_s < 10.0)
-			o.min_time_s = 10.0;
-	}
-	if (o.trials <= 0)
-		o.trials = 5;
-	if (o.min_time_s <= 0)
-		o.min_time_s = 1.0;
-	if (o.trials > 1000)
-		return tb_error_set(err, TB_ERR_ARG, "--trials %d: at most 1000", o.trials);
-	res->trials_planned = o.trials;
-	r.t0 = mono_s();
-	res->started_at = wall_ms();
-
+	rc = prepare(&r, &o, res, err);
+	if (rc < 0)
+		return rc;
 	rc = setup(&r, &reg, err);
 	if (rc < 0)
 		goto out;
 	rc = alloc_buffers(&r, err);
 	if (rc < 0)
 		goto out;
+	rc = user_model_args(&r, &o, err);
+	if (rc < 0)
+		goto out;
+	rc = tb_energy_open(r.board, &o.energy, &o.conn.runner_args, &r.energy, err);
+	if (rc < 0)
+		goto out;
+	snprintf(res->energy_method, sizeof(res->energy_method), "%s",
+		 r.energy ? tb_energy_method(r.energy) : "");
+	snprintf(res->energy_monitor, sizeof(res->energy_monitor), "%s%s%s",
+		 r.energy ? tb_energy_info(r.energy)->model : "", r.energy ? " on " : "",
+		 r.energy ? tb_energy_port(r.energy) : "");
 	progress(&r, TB_PHASE_CONNECT, 0);
 	rc = tb_session_connect(r.board, &o.conn, &r.conn, err);
 	if (rc < 0)
 		goto out;
-	rc = check_device(&r, err);
+	rc = tb_energy_check_device(r.energy, tb_conn_caps(r.conn)->flags, r.board->name, err);
 	if (rc < 0)
 		goto out;
-	/* Stored from here on: a failure below is recorded with its reason. */
-	rc = begin_run(&r, err);
-	if (rc < 0)
-		goto out;
-	/* The first input goes up before calibration so N is found on it. */
-	rc = load_input(&r, 0, &res->upload, err);
-	if (rc < 0)
-		goto out;
-	rc = calibrate(&r, err);
-	if (rc < 0)
-		goto out;
-	rc = run_trials(&r, err);
-	progress(&r, TB_PHASE_DONE, res->n_trials);
+	rc = measure(&r, err);
 out:
 	finish(&r, rc, err);
 	if (rc == TB_OK && res->status != TB_RUN_OK)
 		rc = TB_ERR_MISMATCH;
 	tb_conn_free(r.conn);
+	tb_energy_free(r.energy);
 	tb_store_close(r.store);
 	tb_board_registry_free(reg);
-	free(r.input);
-	free(r.expected);
-	free(r.arena);
+	release(&r);
+	return rc;
+}
+
+int tb_session_run_on(struct tb_conn **conn, struct tb_store *store,
+		      const struct tb_run_opts *opts, struct tb_run_result *res,
+		      struct tb_error *err)
+{
+	struct tb_run_opts o = *opts;
+	struct run r = { .o = &o, .res = res, .loaded_seed = -1 };
+	int rc;
+
+	rc = prepare(&r, &o, res, err);
+	if (rc < 0)
+		return rc;
+	if (!conn || !*conn || !store)
+		return tb_error_set(err, TB_ERR_ARG, "tb_session_run_on: no connection or store");
+	r.conn = *conn;
+	r.board = r.conn->board;
+	r.store = store;
+	snprintf(res->db_path, sizeof(res->db_path), "%s", tb_store_path(store));
+	rc = check_workload(&r, err);
+	if (rc == TB_OK)
+		rc = alloc_buffers(&r, err);
+	if (rc == TB_OK)
+		rc = measure(&r, err);
+	finish(&r, rc, err);
+	if (rc == TB_OK && res->status != TB_RUN_OK)
+		rc = TB_ERR_MISMATCH;
+	*conn = r.conn;
+	release(&r);
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "tb_board.h"
+#include "tb_energy.h"
 #include "tb_err.h"
 #include "tb_link.h"
 #include "tb_stats.h"
@@ -35,9 +36,22 @@ struct tb_conn;
 
 struct tb_conn_opts {
 	const char *port;                /* NULL: spawn (sim) / auto-detect */
-	const char *const *runner_args;  /* extra runner arguments (sim) */
+	const char *const *runner_args;  /* extra runner arguments (sim), or
+					  * test hooks of a QEMU board's
+					  * firmware ("hang-at=N") */
+	const char *firmware;            /* QEMU board: this image instead of
+					  * build/fw/<board>/ (--firmware) */
 	int hello_timeout_ms;            /* 0: default */
 	volatile sig_atomic_t *cancel;
+	/* Tests only: damage the link with the fault transport, e.g.
+	 * "ber=1e-3" (tb_transport_fault.h).  NULL: a clean link. */
+	const char *fault;
+	/* Serial boards: called before every opening of the port to (re)find
+	 * it -- the daemon names a board by USB id and serial number, and a
+	 * port that vanished comes back under another name.  Writes the port
+	 * into buf.  NULL: use port. */
+	int (*find_port)(void *user, char *buf, size_t len, struct tb_error *err);
+	void *find_port_user;
 };
 
 /* Open the board's transport, start its runner if it is `sim`, say HELLO. */
@@ -57,6 +71,10 @@ const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c);
 const char *tb_conn_port(const struct tb_conn *c);
 /* SHA-256 (hex) of the runner executable / firmware image, or NULL. */
 const char *tb_conn_firmware_sha256(const struct tb_conn *c);
+/* Static footprint of the firmware image from its ELF (QEMU boards), or
+ * TB_STORE_UNKNOWN for both. */
+void tb_conn_footprint(const struct tb_conn *c, int64_t *flash_bytes,
+		       int64_t *static_ram_bytes);
 /* When a link error may mean the runner died: a description of how it
  * ended ("runner exited with status 3"), or NULL if it still runs or the
  * board has no runner process. */
@@ -67,6 +85,10 @@ enum tb_phase {
 	TB_PHASE_CALIBRATE = 1,
 	TB_PHASE_TRIAL     = 2,
 	TB_PHASE_DONE      = 3,
+	TB_PHASE_RETRY     = 4, /* an attempt failed on the link (message
+				 * says why): the board is being reset and
+				 * the same trial (or the calibration) run
+				 * again */
 };
 
 struct tb_progress {
@@ -76,18 +98,56 @@ struct tb_progress {
 	uint32_t inferences;/* N per trial once calibrated */
 	double est_trial_s; /* expected duration of a trial */
 	double elapsed_s;   /* since the run started */
+	int64_t run_id;     /* the stored run once begun, else 0 */
+	int attempt;        /* 1, or more while a trial is being retried */
+	const char *message;/* TB_PHASE_RETRY: the failure; else NULL.  Valid
+			     * during the callback only. */
 };
 
 struct tb_run_opts {
 	const char *board;
 	const char *workload;            /* name or alias ("kws") */
 	const char *input_path;          /* NULL: deterministic test inputs */
+	const char *model_path;          /* a model blob (.tbnn) to run instead of
+	                                  * a built-in workload: the sim runner gets
+	                                  * it with --model (docs/IMPORTER.md) */
 	const char *db_path;             /* NULL: tb_store_default_path() */
 	int trials;                      /* 0: 5 */
 	double min_time_s;               /* 0: 1.0 */
 	int warmups;                     /* < 0: automatic */
 	enum tb_profile profile;
 	int infer_timeout_ms;            /* 0: derived from the calibration */
+	/* A trial (or the calibration) that fails on the link -- timeout,
+	 * runner died, damaged replies -- is run again after the board is
+	 * reset (tb_conn_recover), up to max_attempts times in all; it is
+	 * stored as failed only when every attempt failed.  0: default (3);
+	 * 1: no retry. */
+	int max_attempts;
+	/* Checked between trials (set it from a signal handler): finish the
+	 * current trial, then return TB_ERR_INTERRUPTED leaving the run
+	 * "running" in the store -- a checkpoint that resume_run_id
+	 * continues.  (conn.cancel instead stops at once and finishes the
+	 * run as "interrupted".) */
+	volatile sig_atomic_t *stop;
+	/* Continue this stored run (status "running", same board, workload
+	 * and model) from its first missing trial, with the N and warm-ups
+	 * its trials used.  A run that cannot be continued (finished,
+	 * another device or model) is marked "interrupted" with the reason
+	 * and a new run is begun.  0: a new run. */
+	int64_t resume_run_id;
+	/* The input bytes for every trial, instead of reading input_path
+	 * (input_path, if set, is then only the name recorded). */
+	const void *input_data;
+	size_t input_len;
+	/* Tags to store with the run: n_tags "key=value" texts (the key
+	 * 1..64 characters of [A-Za-z0-9_.-]), set with tb_store_tag_set()
+	 * once the run is begun or resumed.  A bad tag fails the run before
+	 * anything is measured. */
+	const char *const *tags;
+	int n_tags;
+	/* Energy per inference (docs/ENERGY.md): a monitor measures each
+	 * trial's timed window; energy.spec NULL = no energy. */
+	struct tb_energy_opts energy;
 	struct tb_conn_opts conn;
 	void (*progress)(const struct tb_progress *p, void *user);
 	void *user;
@@ -109,7 +169,13 @@ struct tb_run_result {
 	char model_hash[2 * TBP_HASH_SIZE + 1];
 	char input_source[512];
 	char timing_method[64];
+	char firmware_sha256[65];        /* "" if unknown */
+	int64_t flash_bytes;             /* firmware footprint, or TB_STORE_UNKNOWN */
+	int64_t static_ram_bytes;
 	char port[256];
+	char energy_method[80];          /* "emulated:ppk2", "measured:lpm01a";
+					  * "" without energy */
+	char energy_monitor[160];        /* the instrument and where it is */
 	struct tbp_hello_rsp caps;
 	uint32_t inferences;             /* N per trial */
 	uint32_t warmups;                /* W per trial */
@@ -118,6 +184,8 @@ struct tb_run_result {
 	int trials_planned;
 	int n_trials;                    /* trials stored (ok and failed) */
 	int n_failed;                    /* of which failed */
+	int n_resumed;                   /* trials found stored when resuming */
+	int n_retried;                   /* trials that needed > 1 attempt */
 	char first_failure[TB_ERROR_MSG_MAX];
 	struct tb_trial_result *trials;
 	struct tb_stats latency_ms;      /* over the trials' mean latencies */
@@ -141,6 +209,21 @@ struct tb_run_result {
  */
 int tb_session_run(const struct tb_run_opts *o, struct tb_run_result *res,
 		   struct tb_error *err);
+
+/*
+ * The same on a connection and a store the caller owns: what the daemon
+ * does, keeping one connection per board open across jobs.  o->board,
+ * o->db_path and o->conn.port are not used (the connection's board and
+ * the store are); o->conn is used to reconnect.  The run may reset the
+ * board (tb_conn_recover), so *conn may be replaced, and is NULL on return
+ * if the board could not be brought back; the caller frees what is left.
+ * res->db_path is the store's path.  Return value as tb_session_run().
+ */
+int tb_session_run_on(struct tb_conn **conn, struct tb_store *store,
+		      const struct tb_run_opts *o, struct tb_run_result *res,
+		      struct tb_error *err);
+/* The board a connection was made for (owned by the caller's registry). */
+const struct tb_board *tb_conn_board(const struct tb_conn *c);
 void tb_run_result_free(struct tb_run_result *res);
 
 /* Resolve a workload name or alias ("kws" -> "kws01"); NULL if unknown.

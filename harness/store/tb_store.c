@@ -121,6 +121,10 @@ static const char *const migrations[] = {
 	"	PRIMARY KEY (run_id, key)\n"
 	");\n"
 	"CREATE INDEX run_tags_key_value ON run_tags (key, value);\n",
+
+	/* 2 -> 3: how many times each trial was run (a trial that failed on
+	 * the link is run again after a reset).  Existing rows get NULL. */
+	"ALTER TABLE trials ADD COLUMN attempts INTEGER CHECK (attempts >= 1);\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == TB_STORE_SCHEMA_VERSION,
@@ -638,7 +642,7 @@ static int migrate(struct tb_store *s, int64_t version, struct tb_error *err)
 	"t.arena_peak, t.arena_size, t.input_hash, t.output, t.output_check, " \
 	"t.link_retries, t.frames_dropped, t.energy_uj, t.power_mw, "	\
 	"t.energy_window_ms, t.energy_samples, t.energy_sample_hz, "	\
-	"t.energy_lost_samples"
+	"t.energy_lost_samples, t.attempts"
 
 static int prepare_cached(struct tb_store *s, struct tb_error *err)
 {
@@ -669,10 +673,11 @@ static int prepare_cached(struct tb_store *s, struct tb_error *err)
 		  " inf_min_ms, inf_max_ms, stack_peak, stack_size, arena_peak,"
 		  " arena_size, input_hash, output, output_check, link_retries,"
 		  " frames_dropped, energy_uj, power_mw, energy_window_ms,"
-		  " energy_samples, energy_sample_hz, energy_lost_samples)"
+		  " energy_samples, energy_sample_hz, energy_lost_samples,"
+		  " attempts)"
 		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
 		  " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
-		  " ?25, ?26, ?27, ?28)" },
+		  " ?25, ?26, ?27, ?28, ?29)" },
 	};
 	size_t i;
 	int rc;
@@ -1087,6 +1092,7 @@ static void bind_trial(sqlite3_stmt *st, int64_t run_id, const struct tb_trial *
 		for (i = 23; i <= 28; i++)
 			sqlite3_bind_null(st, i);
 	}
+	bind_opt_int(st, 29, t->attempts > 0 ? t->attempts : TB_STORE_UNKNOWN);
 }
 
 static int insert_trial(struct tb_store *s, int64_t run_id,
@@ -1230,6 +1236,7 @@ static int read_trial(struct tb_store *s, sqlite3_stmt *st, int c0,
 	t->energy_samples = col_opt_int(st, c0 + 24);
 	t->energy_sample_hz = col_real(st, c0 + 25);
 	t->energy_lost_samples = col_opt_int(st, c0 + 26);
+	t->attempts = col_opt_int(st, c0 + 27);
 
 	v = enum_parse(trial_status_names, N_ELEMS(trial_status_names), status);
 	w = enum_parse(output_check_names, N_ELEMS(output_check_names), check);

@@ -45,7 +45,7 @@
 
 /* Schema version this build writes (PRAGMA user_version).  Databases with a
  * lower version are migrated on open; a higher one is refused. */
-#define TB_STORE_SCHEMA_VERSION 2
+#define TB_STORE_SCHEMA_VERSION 3
 
 /* PRAGMA application_id of a tinybench results database ("tinb"). */
 #define TB_STORE_APPLICATION_ID 0x74696e62
@@ -167,6 +167,11 @@ struct tb_trial {
 	int64_t energy_samples;       /* optional: meter samples integrated */
 	double energy_sample_hz;      /* meter sample rate, Hz */
 	int64_t energy_lost_samples;  /* optional: samples the meter lost */
+	/* Schema version 3.  0 (a zeroed struct) or negative: not counted,
+	 * stored as NULL. */
+	int64_t attempts;             /* optional: times the trial was run; > 1
+				       * when it failed on the link, the board
+				       * was reset and it was run again */
 };
 
 /*

@@ -4,7 +4,7 @@
  * The descriptor is non-blocking and every wait is a poll() with the time
  * left until the caller's deadline, so a timeout is honoured whatever the
  * kind of fd.  A tty is put in raw mode: no echo, no line editing, no
- * '\n' -> "\r\n", no 4095-byte line limit, VMIN = VTIME = 0.
+ * '\n' -> "\r\n", no 4095-byte line limit, VMIN = 1, VTIME = 0.
  *
  * The peer going away shows up differently per kind of fd; all of them
  * become TB_ERR_CLOSED:
@@ -79,7 +79,9 @@ static int bad_baud(const char *name, uint32_t baud, struct tb_error *err)
 			    name, (unsigned)baud);
 }
 
-/* Raw, 8N1, no flow control, VMIN = VTIME = 0; baud 0 keeps the speed. */
+/* Raw, 8N1, no flow control; baud 0 keeps the speed.  VMIN = 1 with
+ * O_NONBLOCK makes an empty tty answer read() with EAGAIN; with VMIN = 0
+ * Linux returns 0, which would look like a hang-up. */
 static int tty_configure(struct fd_transport *ft, uint32_t baud,
 			 struct tb_error *err)
 {
@@ -94,7 +96,7 @@ static int tty_configure(struct fd_transport *ft, uint32_t baud,
 	tio.c_cflag |= CLOCAL | CREAD;
 	tio.c_cflag &= ~(tcflag_t)(CSTOPB | CRTSCTS);
 	tio.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
-	tio.c_cc[VMIN] = 0;
+	tio.c_cc[VMIN] = 1;
 	tio.c_cc[VTIME] = 0;
 	if (baud) {
 		if (speed_code(baud, &code))

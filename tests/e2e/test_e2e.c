@@ -30,6 +30,8 @@ static void setup(void)
 	/* Keep the user's own database and config out of the tests. */
 	setenv("XDG_DATA_HOME", tmpdir, 1);
 	setenv("XDG_CONFIG_HOME", tmpdir, 1);
+	/* No daemon: `run` stays in this process (docs/DAEMON.md). */
+	setenv("TINYBENCH_DAEMON", "/nonexistent/tinybenchd.sock", 1);
 }
 
 static void teardown(void)
@@ -233,15 +235,15 @@ Test(e2e, silent_runner_times_out_on_hello)
 
 /* Calibration runs 1 warm-up + 1 inference (a 5 ms inference outlasts 5 %
  * of the 1 ms minimum), then each trial 0 warm-ups + 1 inference: the
- * runner dies in the second trial.  The harness stores that trial as
- * failed, restarts the runner (fault counters start again) and finishes
- * trials 3 and 4. */
+ * runner dies in the second trial.  Without retries (--attempts 1) the
+ * harness stores that trial as failed, restarts the runner (fault counters
+ * start again) and finishes trials 3 and 4. */
 Test(e2e, runner_dying_mid_run_is_restarted_and_the_run_goes_on)
 {
 	static struct result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "4",
-	   "--min-time", "0.001", "--warmups", "0",
+	   "--min-time", "0.001", "--warmups", "0", "--attempts", "1",
 	   "--runner-arg=--fault", "--runner-arg=slow=5",
 	   "--runner-arg=--fault", "--runner-arg=die-after=3");
 	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
@@ -285,7 +287,7 @@ Test(e2e, hanging_runner_is_timed_out)
 	static struct result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
-	   "--min-time", "0.001", "--warmups", "0", "--timeout", "1500",
+	   "--min-time", "0.001", "--warmups", "0", "--timeout", "1500", "--attempts", "1",
 	   "--runner-arg=--fault", "--runner-arg=slow=5",
 	   "--runner-arg=--fault", "--runner-arg=hang-after=3");
 	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
@@ -426,4 +428,85 @@ Test(e2e, sigint_marks_the_run_interrupted_and_keeps_trials)
 		lines += *p == '\n';
 	cr_assert_geq(lines, 2, "no finished trial kept: %s", r.out);
 	cr_assert_lt(lines, 21, "the run was not interrupted: %s", r.out);
+}
+
+/* A runner started by hand with --pty, reached with --port. */
+Test(e2e, run_against_a_runner_started_with_pty)
+{
+	static struct result r;
+	const char *runner = getenv("TB_RUNNER");
+	char *argv[] = { (char *)runner, "--pty", NULL };
+	posix_spawn_file_actions_t fa;
+	char path[128] = "";
+	int out[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	cr_assert_not_null(runner, "TB_RUNNER not set");
+	cr_assert_eq(pipe(out), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	cr_assert_eq(posix_spawn(&pid, runner, &fa, NULL, argv, environ), 0);
+	close(out[1]);
+	n = read(out[0], path, sizeof(path) - 1);
+	cr_assert_gt(n, 0);
+	path[n] = 0;
+	path[strcspn(path, "\n")] = 0;
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--port", path,
+	   "--trials", "2", "--min-time", "0.05");
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	close(out[0]);
+	posix_spawn_file_actions_destroy(&fa);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert(contains(r.out, "2/2 match"), "%s", r.out);
+}
+
+/* With retries (the default, 3 attempts) the trial the runner died in is
+ * run again on the restarted runner: every trial ends ok, the run is ok,
+ * and the stored trial says it took 2 attempts. */
+Test(e2e, runner_dying_mid_trial_is_restarted_and_the_trial_retried)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "4",
+	   "--min-time", "0.001", "--warmups", "0",
+	   "--runner-arg=--fault", "--runner-arg=slow=5",
+	   "--runner-arg=--fault", "--runner-arg=die-after=3");
+	cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+	cr_assert(contains(r.err, "attempt 1 failed") && contains(r.err, "exited with status 3"),
+		  "%s", r.err);
+	cr_assert(contains(r.out, "4/4 match"), "%s", r.out);
+	TB(&r, "export", "--format", "csv", "--db", db);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	/* the last column is attempts: trial 2 took two */
+	cr_assert(contains(r.out, ",2\r\n"), "%s", r.out);
+}
+
+/* A runner that hangs is timed out, restarted, and the trial retried. */
+Test(e2e, hanging_runner_is_reset_and_the_trial_retried)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
+	   "--min-time", "0.001", "--warmups", "0", "--timeout", "1000",
+	   "--runner-arg=--fault", "--runner-arg=slow=5",
+	   "--runner-arg=--fault", "--runner-arg=hang-after=3");
+	cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+	cr_assert(contains(r.err, "did not finish"), "%s", r.err);
+	cr_assert(contains(r.out, "3/3 match"), "%s", r.out);
+	cr_assert_lt(r.seconds, 20.0);
+}
+
+/* A damaged line (byte error rate 1e-3 both ways, fault transport): the
+ * run completes with correct outputs. */
+Test(e2e, byte_errors_on_the_link_are_survived)
+{
+	static struct result r;
+
+	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "5",
+	   "--min-time", "0.01", "--timeout", "1000", "--fault", "ber=1e-3,seed=7");
+	cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+	cr_assert(contains(r.out, "5/5 match"), "%s", r.out);
 }

@@ -30,6 +30,8 @@ static const char *const doc_columns[] = {
 	"link_retries", "frames_dropped", "energy_uj", "power_mw",
 	"energy_window_ms", "energy_samples", "energy_sample_hz",
 	"energy_lost_samples", "tags",
+	/* schema version 3 */
+	"attempts",
 };
 #define NCOLS (sizeof(doc_columns) / sizeof(doc_columns[0]))
 

@@ -210,7 +210,17 @@ Test(workload_kws01, test_input_checks_arguments)
 		spread += ubuf[i] != ubuf[0];
 	}
 	cr_assert_gt(spread, 0);
+	/* float32 inputs (user models): the walk in units of 1/32 */
 	other.input_dtype = TB_DTYPE_FLOAT32;
+	{
+		float fbuf[16];
+
+		cr_assert_eq(tb_workload_test_input(&other, 5, fbuf, sizeof(fbuf)), 0);
+		for (i = 0; i < 16; i++)
+			cr_assert(fbuf[i] >= -1.25f && fbuf[i] <= 1.25f, "float %d = %g", i,
+				  (double)fbuf[i]);
+	}
+	other.input_dtype = TB_DTYPE_INT16;
 	cr_assert_lt(tb_workload_test_input(&other, 5, ubuf, sizeof(ubuf)), 0);
 }
 

@@ -396,6 +396,37 @@ int tb_nn_builder_add_reshape(struct tb_nn_builder *b, int input, int output)
 	return tb_nn_builder_add_op(b, TB_NN_OP_RESHAPE, &input, 1, output, NULL, 0);
 }
 
+int tb_nn_builder_add_max_pool2d(struct tb_nn_builder *b, int input, int output,
+				 const struct tb_nn_pool_params *p,
+				 int32_t filter_h, int32_t filter_w)
+{
+	int ret = tb_nn_builder_add_average_pool2d(b, input, output, p, filter_h, filter_w);
+
+	if (!ret)
+		b->ops[b->num_ops - 1].code = TB_NN_OP_MAX_POOL_2D;
+	return ret;
+}
+
+int tb_nn_builder_add_add(struct tb_nn_builder *b, int input1, int input2,
+			  int output, const struct tb_nn_add_params *p)
+{
+	const int in[2] = { input1, input2 };
+	int32_t w[TB_NN_ADD_NUM_PARAMS];
+
+	if (!p)
+		return TB_NN_ERR_ARG;
+	w[TB_NN_ADD_LEFT_SHIFT] = p->left_shift;
+	w[TB_NN_ADD_IN1_MULT] = p->input1_mult;
+	w[TB_NN_ADD_IN1_SHIFT] = p->input1_shift;
+	w[TB_NN_ADD_IN2_MULT] = p->input2_mult;
+	w[TB_NN_ADD_IN2_SHIFT] = p->input2_shift;
+	w[TB_NN_ADD_OUT_MULT] = p->output_mult;
+	w[TB_NN_ADD_OUT_SHIFT] = p->output_shift;
+	w[TB_NN_ADD_ACT_MIN] = p->activation.min;
+	w[TB_NN_ADD_ACT_MAX] = p->activation.max;
+	return tb_nn_builder_add_op(b, TB_NN_OP_ADD, in, 2, output, w, TB_NN_ADD_NUM_PARAMS);
+}
+
 int tb_nn_builder_set_io(struct tb_nn_builder *b, int input, int output)
 {
 	if (!b || input < 0 || output < 0 || (size_t)input >= b->num_tensors ||

@@ -84,6 +84,12 @@ int tb_nn_builder_add_average_pool2d(struct tb_nn_builder *b, int input,
 int tb_nn_builder_add_softmax(struct tb_nn_builder *b, int input, int output,
 			      const struct tb_nn_softmax_params *p);
 int tb_nn_builder_add_reshape(struct tb_nn_builder *b, int input, int output);
+int tb_nn_builder_add_max_pool2d(struct tb_nn_builder *b, int input, int output,
+				 const struct tb_nn_pool_params *p,
+				 int32_t filter_h, int32_t filter_w);
+/* int8 ADD; offsets in p are ignored (taken from the zero points). */
+int tb_nn_builder_add_add(struct tb_nn_builder *b, int input1, int input2,
+			  int output, const struct tb_nn_add_params *p);
 
 /* Graph input and output: both must be activations. */
 int tb_nn_builder_set_io(struct tb_nn_builder *b, int input, int output);

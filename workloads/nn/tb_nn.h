@@ -13,8 +13,9 @@
  * keep no state between calls and are reentrant.
  *
  * Device-safe C11: only <stdint.h>, <stddef.h>, <string.h>, <limits.h>;
- * no malloc, no stdio, no recursion, no floating point outside the
- * host-side helpers at the end of this header (which avoid libm).
+ * no malloc, no stdio, no recursion, no libm.  The int8 kernels use no
+ * floating point (the setup helpers at the end of this header do, on the
+ * host); the float32 kernels are for the float reference models.
  *
  * Layouts (TFLite's): activations NHWC; conv filters OHWI
  * (out_ch, kh, kw, in_ch); depthwise filters 1HWC (1, kh, kw, out_ch);
@@ -185,6 +186,124 @@ int tb_nn_avgpool_s8(const struct tb_nn_context *ctx,
 		     const struct tb_nn_dims *input_dims, const int8_t *input,
 		     const struct tb_nn_dims *filter_dims,
 		     const struct tb_nn_dims *output_dims, int8_t *output);
+
+/*
+ * Plain C reference paths of the kernels that have a fast path.  Same
+ * arguments and results, bit for bit; the tests hold the fast paths
+ * (generic, and the Cortex-M DSP path compiled with TB_NN_EMULATE_DSP)
+ * to them.
+ */
+int tb_nn_convolve_s8_ref(const struct tb_nn_context *ctx,
+			  const struct tb_nn_conv_params *conv_params,
+			  const struct tb_nn_per_channel_quant_params *quant_params,
+			  const struct tb_nn_dims *input_dims, const int8_t *input,
+			  const struct tb_nn_dims *filter_dims, const int8_t *filter,
+			  const int32_t *bias,
+			  const struct tb_nn_dims *output_dims, int8_t *output);
+int tb_nn_depthwise_conv_s8_ref(const struct tb_nn_context *ctx,
+				const struct tb_nn_dw_conv_params *dw_conv_params,
+				const struct tb_nn_per_channel_quant_params *quant_params,
+				const struct tb_nn_dims *input_dims, const int8_t *input,
+				const struct tb_nn_dims *filter_dims, const int8_t *filter,
+				const int32_t *bias,
+				const struct tb_nn_dims *output_dims, int8_t *output);
+int tb_nn_fully_connected_s8_ref(const struct tb_nn_context *ctx,
+				 const struct tb_nn_fc_params *fc_params,
+				 const struct tb_nn_per_tensor_quant_params *quant_params,
+				 const struct tb_nn_dims *input_dims, const int8_t *input,
+				 const struct tb_nn_dims *filter_dims, const int8_t *filter,
+				 const int32_t *bias,
+				 const struct tb_nn_dims *output_dims, int8_t *output);
+
+/*
+ * Max pooling (TFLite reference int8 MaxPool): the largest in-bounds
+ * element of each window, clamped.  Input and output share one
+ * quantisation.  Returns TB_NN_ERR_ARG if a window holds no input element.
+ */
+int tb_nn_maxpool_s8(const struct tb_nn_context *ctx,
+		     const struct tb_nn_pool_params *pool_params,
+		     const struct tb_nn_dims *input_dims, const int8_t *input,
+		     const struct tb_nn_dims *filter_dims,
+		     const struct tb_nn_dims *output_dims, int8_t *output);
+
+/* TFLite's int8 ArithmeticParams for ADD. */
+struct tb_nn_add_params {
+	int32_t input1_offset;          /* -zero point of input 1 */
+	int32_t input2_offset;
+	int32_t output_offset;          /* output zero point */
+	int32_t left_shift;             /* 20 */
+	int32_t input1_mult, input1_shift;	/* shift <= 0 */
+	int32_t input2_mult, input2_shift;
+	int32_t output_mult, output_shift;
+	struct tb_nn_activation activation;
+};
+
+/* Element-wise int8 addition of two same-shaped tensors of size elements. */
+int tb_nn_add_s8(const struct tb_nn_add_params *params, const int8_t *input1,
+		 const int8_t *input2, int32_t size, int8_t *output);
+
+/* TFLite's int8 ADD Prepare: left_shift and the three (mult, shift) pairs
+ * from the scales (offsets and activation are left to the caller). */
+int tb_nn_add_prepare(double input1_scale, double input2_scale, double output_scale,
+		      struct tb_nn_add_params *params);
+
+/* QUANTIZE float32 -> int8: round(x / scale) + zp (half away from zero). */
+int tb_nn_quantize_f32_s8(const float *input, int32_t size, float scale,
+			  int32_t zero_point, int8_t *output);
+/* DEQUANTIZE int8 -> float32: (float)((double)scale * (q - zp)). */
+int tb_nn_dequantize_s8_f32(const int8_t *input, int32_t size, float scale,
+			    int32_t zero_point, float *output);
+/* QUANTIZE int8 -> int8 (a change of scale): requantise and clamp. */
+int tb_nn_requantize_s8(const int8_t *input, int32_t size, int32_t input_zero_point,
+			int32_t multiplier, int32_t shift, int32_t output_zero_point,
+			int8_t *output);
+
+/*
+ * float32 operators, for the float reference models (TFLite's reference
+ * float kernels; sums in tap order, single precision, fused clamp to
+ * [act_min, act_max]).  Same layouts as the int8 kernels.  Device-safe:
+ * no libm (tb_nn_expf() is the project's own exp).
+ */
+struct tb_nn_f32_conv_params {
+	struct tb_nn_tile stride;
+	struct tb_nn_tile padding;
+	struct tb_nn_tile dilation;
+	int32_t ch_mult;                /* depthwise only */
+	float act_min, act_max;
+};
+
+struct tb_nn_f32_pool_params {
+	struct tb_nn_tile stride;
+	struct tb_nn_tile padding;
+	struct tb_nn_tile filter;
+	float act_min, act_max;
+};
+
+int tb_nn_convolve_f32(const struct tb_nn_f32_conv_params *params,
+		       const struct tb_nn_dims *input_dims, const float *input,
+		       const struct tb_nn_dims *filter_dims, const float *filter,
+		       const float *bias, const struct tb_nn_dims *output_dims,
+		       float *output);
+int tb_nn_depthwise_conv_f32(const struct tb_nn_f32_conv_params *params,
+			     const struct tb_nn_dims *input_dims, const float *input,
+			     const struct tb_nn_dims *filter_dims, const float *filter,
+			     const float *bias, const struct tb_nn_dims *output_dims,
+			     float *output);
+int tb_nn_fully_connected_f32(float act_min, float act_max, int32_t batches,
+			      int32_t depth, const float *input, int32_t units,
+			      const float *weights, const float *bias, float *output);
+int tb_nn_avgpool_f32(const struct tb_nn_f32_pool_params *params,
+		      const struct tb_nn_dims *input_dims, const float *input,
+		      const struct tb_nn_dims *output_dims, float *output);
+int tb_nn_maxpool_f32(const struct tb_nn_f32_pool_params *params,
+		      const struct tb_nn_dims *input_dims, const float *input,
+		      const struct tb_nn_dims *output_dims, float *output);
+int tb_nn_add_f32(const float *input1, const float *input2, int32_t size,
+		  float act_min, float act_max, float *output);
+int tb_nn_softmax_f32(const float *input, int32_t num_rows, int32_t row_size,
+		      float beta, float *output);
+/* e^x in single precision, within 2 ulp; no libm. */
+float tb_nn_expf(float x);
 
 /*
  * Softmax over the last dimension, int8 in, int8 out with scale 1/256 and

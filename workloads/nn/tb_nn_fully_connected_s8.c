@@ -5,8 +5,15 @@
  * Bit-exact with TFLite's reference_integer_ops::FullyConnected:
  * acc = sum((filter + filter_offset) * (input + input_offset)), acc += bias,
  * MultiplyByQuantizedMultiplier, + output_offset, clamp.
+ *
+ * tb_nn_fully_connected_s8_ref() is the plain loop; tb_nn_fully_connected_s8()
+ * uses the dot products of tb_nn_dot.h (four units at a time on the
+ * generic path, SMLAD on a DSP core) when the weights are symmetric
+ * (filter_offset 0, as TFLite's int8 converter makes them).  Bit-identical
+ * (tests/workloads/test_nn_opt.c).
  */
 #include "tb_nn.h"
+#include "tb_nn_dot.h"
 #include "tb_nn_support.h"
 
 int32_t tb_nn_fully_connected_s8_get_buffer_size(const struct tb_nn_dims *filter_dims)
@@ -33,7 +40,7 @@ static int fc_args_ok(const struct tb_nn_fc_params *p,
 	return p->activation.min <= p->activation.max;
 }
 
-int tb_nn_fully_connected_s8(const struct tb_nn_context *ctx,
+int tb_nn_fully_connected_s8_ref(const struct tb_nn_context *ctx,
 			     const struct tb_nn_fc_params *fc_params,
 			     const struct tb_nn_per_tensor_quant_params *quant_params,
 			     const struct tb_nn_dims *input_dims, const int8_t *input,
@@ -68,6 +75,62 @@ int tb_nn_fully_connected_s8(const struct tb_nn_context *ctx,
 				(int8_t)tb_nn_clamp(acc, p->activation.min,
 						    p->activation.max);
 		}
+	}
+	return TB_NN_OK;
+}
+
+static int8_t fc_out(const struct tb_nn_fc_params *p,
+		     const struct tb_nn_per_tensor_quant_params *q,
+		     const int32_t *bias, int32_t oc, int32_t acc)
+{
+	if (bias)
+		acc = tb_nn_add_wrap(acc, bias[oc]);
+	acc = tb_nn_requant(acc, q->multiplier, q->shift);
+	acc = tb_nn_add_wrap(acc, p->output_offset);
+	return (int8_t)tb_nn_clamp(acc, p->activation.min, p->activation.max);
+}
+
+int tb_nn_fully_connected_s8(const struct tb_nn_context *ctx,
+			     const struct tb_nn_fc_params *fc_params,
+			     const struct tb_nn_per_tensor_quant_params *quant_params,
+			     const struct tb_nn_dims *input_dims, const int8_t *input,
+			     const struct tb_nn_dims *filter_dims, const int8_t *filter,
+			     const int32_t *bias,
+			     const struct tb_nn_dims *output_dims, int8_t *output)
+{
+	const struct tb_nn_fc_params *p = fc_params;
+	int32_t depth, units, b, oc;
+
+	if (!fc_args_ok(fc_params, quant_params, input_dims, input,
+			filter_dims, filter, output_dims, output))
+		return TB_NN_ERR_ARG;
+	if (p->filter_offset != 0)
+		return tb_nn_fully_connected_s8_ref(ctx, fc_params, quant_params, input_dims,
+						    input, filter_dims, filter, bias,
+						    output_dims, output);
+	depth = filter_dims->c;
+	units = filter_dims->n;
+	for (b = 0; b < input_dims->n; b++) {
+		const int8_t *ib = input + (size_t)b * depth;
+		int8_t *ob = output + (size_t)b * units;
+
+		oc = 0;
+#if !TB_NN_HAVE_DSP
+		for (; oc + 4 <= units; oc += 4) {
+			int32_t acc[4] = { 0, 0, 0, 0 };
+
+			tb_nn_dot4_s8(ib, filter + (size_t)oc * depth, (size_t)depth, depth,
+				      p->input_offset, acc);
+			ob[oc] = fc_out(p, quant_params, bias, oc, acc[0]);
+			ob[oc + 1] = fc_out(p, quant_params, bias, oc + 1, acc[1]);
+			ob[oc + 2] = fc_out(p, quant_params, bias, oc + 2, acc[2]);
+			ob[oc + 3] = fc_out(p, quant_params, bias, oc + 3, acc[3]);
+		}
+#endif
+		for (; oc < units; oc++)
+			ob[oc] = fc_out(p, quant_params, bias, oc,
+					tb_nn_dot_s8(ib, filter + (size_t)oc * depth, depth,
+						     p->input_offset));
 	}
 	return TB_NN_OK;
 }

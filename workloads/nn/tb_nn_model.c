@@ -256,6 +256,37 @@ static int is_4d_int8(const struct tb_nn_tensor_info *t)
 	return t->dtype == TB_NN_DTYPE_INT8 && t->rank == 4;
 }
 
+static int is_4d_f32(const struct tb_nn_tensor_info *t)
+{
+	return t->dtype == TB_NN_DTYPE_FLOAT32 && t->rank == 4;
+}
+
+/* A float clamp stored as two words of float bits: ordered, not NaN. */
+static float word_f32(int32_t w)
+{
+	float f;
+
+	memcpy(&f, &w, sizeof(f));
+	return f;
+}
+
+static int act_f32_ok(int32_t lo, int32_t hi)
+{
+	const float a = word_f32(lo), b = word_f32(hi);
+
+	return a == a && b == b && a <= b;
+}
+
+static int same_dims(const struct tb_nn_tensor_info *a, const struct tb_nn_tensor_info *b)
+{
+	int k;
+
+	for (k = 0; k < TB_NN_MODEL_MAX_RANK; k++)
+		if (a->dims[k] != b->dims[k])
+			return 0;
+	return 1;
+}
+
 static int is_arena(const struct tb_nn_tensor_info *t)
 {
 	return !(t->flags & TB_NN_TENSOR_CONST);
@@ -266,15 +297,16 @@ static uint32_t elements(const struct tb_nn_tensor_info *t)
 	return t->dims[0] * t->dims[1] * t->dims[2] * t->dims[3];
 }
 
-/* Optional bias: absent, or const int32[n]. */
+/* Optional bias: absent, or const int32[n] (float32[n] for float ops). */
 static int bias_ok(const struct op_ctx *c, int slot, uint32_t n)
 {
 	const struct tb_nn_tensor_info *b = &c->t[slot];
+	const uint8_t want = c->t[0].dtype == TB_NN_DTYPE_FLOAT32 ? TB_NN_DTYPE_FLOAT32
+								  : TB_NN_DTYPE_INT32;
 
 	if (c->op.inputs[slot] == TB_NN_NO_TENSOR)
 		return 1;
-	return b->dtype == TB_NN_DTYPE_INT32 && b->rank == 1 && b->dims[0] == n &&
-	       !is_arena(b);
+	return b->dtype == want && b->rank == 1 && b->dims[0] == n && !is_arena(b);
 }
 
 static int act_ok(int32_t lo, int32_t hi)
@@ -337,15 +369,39 @@ static int no_alias(const struct op_ctx *c)
 
 /* ---- ops: per code ---------------------------------------------------- */
 
+/* Tensor types of a conv/depthwise: all int8 (filter zp 0), or all float32. */
+static int conv_types_ok(const struct op_ctx *c)
+{
+	const struct tb_nn_tensor_info *in = &c->t[0], *f = &c->t[1];
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+
+	if (is_4d_f32(in))
+		return is_4d_f32(f) && is_4d_f32(out);
+	return is_4d_int8(in) && is_4d_int8(f) && is_4d_int8(out) && f->zero_point == 0;
+}
+
+/* Requantisation of a conv/depthwise: act clamp and n (mult, shift) pairs,
+ * or for float ops a float clamp and no arrays. */
+static int conv_quant_ok(const struct op_ctx *c, int32_t act_min, int32_t act_max,
+			 int32_t mult_off, int32_t shift_off, uint32_t n)
+{
+	const int32_t *shift;
+
+	if (c->t[0].dtype == TB_NN_DTYPE_FLOAT32)
+		return act_f32_ok(act_min, act_max) && mult_off == -1 && shift_off == -1;
+	if (!act_ok(act_min, act_max))
+		return 0;
+	shift = data_i32(c->m, shift_off, n);
+	return data_i32(c->m, mult_off, n) && shift && shifts_ok(shift, n);
+}
+
 static int check_conv(struct op_ctx *c)
 {
 	const struct tb_nn_tensor_info *in = &c->t[0], *f = &c->t[1];
 	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
 	const int32_t *p = c->params;
-	const int32_t *shift;
 
-	if (!is_4d_int8(in) || !is_4d_int8(f) || !is_4d_int8(out) ||
-	    f->zero_point != 0 || f->dims[3] != in->dims[3] ||
+	if (!conv_types_ok(c) || f->dims[3] != in->dims[3] ||
 	    out->dims[0] != in->dims[0] || out->dims[3] != f->dims[0] ||
 	    (uint64_t)f->dims[1] * f->dims[2] * f->dims[3] > MAX_CONV_DEPTH ||
 	    !bias_ok(c, 2, f->dims[0]))
@@ -353,12 +409,10 @@ static int check_conv(struct op_ctx *c)
 	if (!window_ok(in->dims[1], out->dims[1], (int32_t)f->dims[1], p[TB_NN_CONV_STRIDE_H],
 		       p[TB_NN_CONV_PAD_H], p[TB_NN_CONV_DILATION_H]) ||
 	    !window_ok(in->dims[2], out->dims[2], (int32_t)f->dims[2], p[TB_NN_CONV_STRIDE_W],
-		       p[TB_NN_CONV_PAD_W], p[TB_NN_CONV_DILATION_W]) ||
-	    !act_ok(p[TB_NN_CONV_ACT_MIN], p[TB_NN_CONV_ACT_MAX]))
+		       p[TB_NN_CONV_PAD_W], p[TB_NN_CONV_DILATION_W]))
 		return 0;
-	shift = data_i32(c->m, p[TB_NN_CONV_SHIFT_OFFSET], f->dims[0]);
-	return data_i32(c->m, p[TB_NN_CONV_MULT_OFFSET], f->dims[0]) && shift &&
-	       shifts_ok(shift, f->dims[0]);
+	return conv_quant_ok(c, p[TB_NN_CONV_ACT_MIN], p[TB_NN_CONV_ACT_MAX],
+			     p[TB_NN_CONV_MULT_OFFSET], p[TB_NN_CONV_SHIFT_OFFSET], f->dims[0]);
 }
 
 static int check_dw(struct op_ctx *c)
@@ -367,10 +421,8 @@ static int check_dw(struct op_ctx *c)
 	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
 	const int32_t *p = c->params;
 	const int32_t mult = p[TB_NN_DW_DEPTH_MULT];
-	const int32_t *shift;
 
-	if (!is_4d_int8(in) || !is_4d_int8(f) || !is_4d_int8(out) ||
-	    f->zero_point != 0 || mult < 1 || mult > MAX_WINDOW || f->dims[0] != 1 ||
+	if (!conv_types_ok(c) || mult < 1 || mult > MAX_WINDOW || f->dims[0] != 1 ||
 	    (uint64_t)in->dims[3] * (uint32_t)mult != f->dims[3] ||
 	    out->dims[0] != in->dims[0] || out->dims[3] != f->dims[3] ||
 	    (uint64_t)f->dims[1] * f->dims[2] > MAX_CONV_DEPTH || !bias_ok(c, 2, f->dims[3]))
@@ -378,12 +430,10 @@ static int check_dw(struct op_ctx *c)
 	if (!window_ok(in->dims[1], out->dims[1], (int32_t)f->dims[1], p[TB_NN_DW_STRIDE_H],
 		       p[TB_NN_DW_PAD_H], p[TB_NN_DW_DILATION_H]) ||
 	    !window_ok(in->dims[2], out->dims[2], (int32_t)f->dims[2], p[TB_NN_DW_STRIDE_W],
-		       p[TB_NN_DW_PAD_W], p[TB_NN_DW_DILATION_W]) ||
-	    !act_ok(p[TB_NN_DW_ACT_MIN], p[TB_NN_DW_ACT_MAX]))
+		       p[TB_NN_DW_PAD_W], p[TB_NN_DW_DILATION_W]))
 		return 0;
-	shift = data_i32(c->m, p[TB_NN_DW_SHIFT_OFFSET], f->dims[3]);
-	return data_i32(c->m, p[TB_NN_DW_MULT_OFFSET], f->dims[3]) && shift &&
-	       shifts_ok(shift, f->dims[3]);
+	return conv_quant_ok(c, p[TB_NN_DW_ACT_MIN], p[TB_NN_DW_ACT_MAX],
+			     p[TB_NN_DW_MULT_OFFSET], p[TB_NN_DW_SHIFT_OFFSET], f->dims[3]);
 }
 
 static int check_fc(struct op_ctx *c)
@@ -391,10 +441,11 @@ static int check_fc(struct op_ctx *c)
 	const struct tb_nn_tensor_info *in = &c->t[0], *f = &c->t[1];
 	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
 	const int32_t *p = c->params;
+	const int is_f32 = in->dtype == TB_NN_DTYPE_FLOAT32;
+	const uint8_t dt = is_f32 ? TB_NN_DTYPE_FLOAT32 : TB_NN_DTYPE_INT8;
 	uint32_t units, depth;
 
-	if (in->dtype != TB_NN_DTYPE_INT8 || f->dtype != TB_NN_DTYPE_INT8 ||
-	    out->dtype != TB_NN_DTYPE_INT8 || f->rank != 2)
+	if (in->dtype != dt || f->dtype != dt || out->dtype != dt || f->rank != 2)
 		return 0;
 	units = f->dims[0];
 	depth = f->dims[1];
@@ -402,6 +453,9 @@ static int check_fc(struct op_ctx *c)
 	    elements(in) % depth || elements(out) / units != elements(in) / depth ||
 	    !bias_ok(c, 2, units))
 		return 0;
+	if (is_f32)
+		return act_f32_ok(p[TB_NN_FC_ACT_MIN], p[TB_NN_FC_ACT_MAX]) &&
+		       p[TB_NN_FC_MULT] == 0 && p[TB_NN_FC_SHIFT] == 0;
 	return act_ok(p[TB_NN_FC_ACT_MIN], p[TB_NN_FC_ACT_MAX]) &&
 	       shifts_ok(&p[TB_NN_FC_SHIFT], 1);
 }
@@ -412,10 +466,14 @@ static int check_pool(struct op_ctx *c)
 	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
 	const int32_t *p = c->params;
 
-	/* TFLite's int8 average pool requires one shared quantisation. */
-	if (!is_4d_int8(in) || !is_4d_int8(out) || out->dims[0] != in->dims[0] ||
-	    out->dims[3] != in->dims[3] || out->zero_point != in->zero_point ||
-	    scale_bits(out) != scale_bits(in))
+	const int is_f32 = is_4d_f32(in);
+
+	/* TFLite's int8 pools require one shared quantisation. */
+	if (is_f32 ? !is_4d_f32(out) :
+	    (!is_4d_int8(in) || !is_4d_int8(out) || out->zero_point != in->zero_point ||
+	     scale_bits(out) != scale_bits(in)))
+		return 0;
+	if (out->dims[0] != in->dims[0] || out->dims[3] != in->dims[3])
 		return 0;
 	if (!window_ok(in->dims[1], out->dims[1], p[TB_NN_POOL_FILTER_H],
 		       p[TB_NN_POOL_STRIDE_H], p[TB_NN_POOL_PAD_H], 1) ||
@@ -423,7 +481,8 @@ static int check_pool(struct op_ctx *c)
 		       p[TB_NN_POOL_STRIDE_W], p[TB_NN_POOL_PAD_W], 1))
 		return 0;
 	return (int64_t)p[TB_NN_POOL_FILTER_H] * p[TB_NN_POOL_FILTER_W] <= MAX_POOL_WINDOW &&
-	       act_ok(p[TB_NN_POOL_ACT_MIN], p[TB_NN_POOL_ACT_MAX]);
+	       (is_f32 ? act_f32_ok(p[TB_NN_POOL_ACT_MIN], p[TB_NN_POOL_ACT_MAX])
+		       : act_ok(p[TB_NN_POOL_ACT_MIN], p[TB_NN_POOL_ACT_MAX]));
 }
 
 static int check_softmax(struct op_ctx *c)
@@ -433,15 +492,18 @@ static int check_softmax(struct op_ctx *c)
 	const int32_t *p = c->params;
 	const int32_t ls = p[TB_NN_SOFTMAX_LEFT_SHIFT];
 	const int32_t dmin = p[TB_NN_SOFTMAX_DIFF_MIN];
-	int k;
 
-	if (in->dtype != TB_NN_DTYPE_INT8 || out->dtype != TB_NN_DTYPE_INT8 ||
-	    in->rank != out->rank || out->zero_point != -128 ||
-	    scale_bits(out) != SCALE_1_OVER_256)
+	if (in->rank != out->rank || !same_dims(in, out))
 		return 0;
-	for (k = 0; k < TB_NN_MODEL_MAX_RANK; k++)
-		if (in->dims[k] != out->dims[k])
-			return 0;
+	if (in->dtype == TB_NN_DTYPE_FLOAT32) {
+		const float beta = word_f32(p[TB_NN_SOFTMAX_MULT]);
+
+		return out->dtype == TB_NN_DTYPE_FLOAT32 && beta == beta &&
+		       beta > -1e30f && beta < 1e30f && ls == 0 && dmin == 0;
+	}
+	if (in->dtype != TB_NN_DTYPE_INT8 || out->dtype != TB_NN_DTYPE_INT8 ||
+	    out->zero_point != -128 || scale_bits(out) != SCALE_1_OVER_256)
+		return 0;
 	return ls >= 0 && ls <= 31 && dmin <= 0 &&
 	       ((int64_t)-(int64_t)dmin << ls) <= INT32_MAX;
 }
@@ -452,6 +514,54 @@ static int check_reshape(struct op_ctx *c)
 	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
 
 	return in->dtype == out->dtype && in->size == out->size;
+}
+
+static int check_add(struct op_ctx *c)
+{
+	const struct tb_nn_tensor_info *a = &c->t[0], *b = &c->t[1];
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+	const int32_t *p = c->params;
+	int k;
+
+	if (a->dtype != out->dtype || b->dtype != out->dtype || !same_dims(a, out) ||
+	    !same_dims(b, out))
+		return 0;
+	if (out->dtype == TB_NN_DTYPE_FLOAT32) {
+		for (k = 0; k < TB_NN_ADD_ACT_MIN; k++)
+			if (p[k])
+				return 0;
+		return act_f32_ok(p[TB_NN_ADD_ACT_MIN], p[TB_NN_ADD_ACT_MAX]);
+	}
+	if (out->dtype != TB_NN_DTYPE_INT8)
+		return 0;
+	return p[TB_NN_ADD_LEFT_SHIFT] >= 0 && p[TB_NN_ADD_LEFT_SHIFT] <= 20 &&
+	       p[TB_NN_ADD_IN1_SHIFT] <= 0 && p[TB_NN_ADD_IN1_SHIFT] >= -31 &&
+	       p[TB_NN_ADD_IN2_SHIFT] <= 0 && p[TB_NN_ADD_IN2_SHIFT] >= -31 &&
+	       p[TB_NN_ADD_OUT_SHIFT] <= 0 && p[TB_NN_ADD_OUT_SHIFT] >= -31 &&
+	       act_ok(p[TB_NN_ADD_ACT_MIN], p[TB_NN_ADD_ACT_MAX]);
+}
+
+static int check_quantize(struct op_ctx *c)
+{
+	const struct tb_nn_tensor_info *in = &c->t[0];
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+	const int32_t *p = c->params;
+
+	if (out->dtype != TB_NN_DTYPE_INT8 || elements(in) != elements(out) ||
+	    !(out->scale > 0.0f))
+		return 0;
+	if (in->dtype == TB_NN_DTYPE_FLOAT32)
+		return p[TB_NN_QUANTIZE_MULT] == 0 && p[TB_NN_QUANTIZE_SHIFT] == 0;
+	return in->dtype == TB_NN_DTYPE_INT8 && shifts_ok(&p[TB_NN_QUANTIZE_SHIFT], 1);
+}
+
+static int check_dequantize(struct op_ctx *c)
+{
+	const struct tb_nn_tensor_info *in = &c->t[0];
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+
+	return in->dtype == TB_NN_DTYPE_INT8 && out->dtype == TB_NN_DTYPE_FLOAT32 &&
+	       elements(in) == elements(out);
 }
 
 struct op_desc {
@@ -470,6 +580,10 @@ static const struct op_desc *op_desc(uint16_t code)
 		[TB_NN_OP_AVERAGE_POOL_2D]   = { 1, 0x0, TB_NN_POOL_NUM_PARAMS, check_pool },
 		[TB_NN_OP_SOFTMAX]           = { 1, 0x0, TB_NN_SOFTMAX_NUM_PARAMS, check_softmax },
 		[TB_NN_OP_RESHAPE]           = { 1, 0x0, 0, check_reshape },
+		[TB_NN_OP_MAX_POOL_2D]       = { 1, 0x0, TB_NN_POOL_NUM_PARAMS, check_pool },
+		[TB_NN_OP_ADD]               = { 2, 0x0, TB_NN_ADD_NUM_PARAMS, check_add },
+		[TB_NN_OP_QUANTIZE]          = { 1, 0x0, TB_NN_QUANTIZE_NUM_PARAMS, check_quantize },
+		[TB_NN_OP_DEQUANTIZE]        = { 1, 0x0, 0, check_dequantize },
 	};
 
 	if (code >= sizeof(descs) / sizeof(descs[0]) || !descs[code].check)
@@ -583,6 +697,15 @@ out_reset:
 	return ret;
 }
 
+int tb_nn_model_prepare(struct tb_nn_model *state, const void *blob, size_t size)
+{
+	if (!state)
+		return TB_NN_ERR_ARG;
+	if (state->blob == blob && blob && state->size <= size)
+		return TB_NN_OK;	/* validated before */
+	return tb_nn_model_init(state, blob, size);
+}
+
 uint32_t tb_nn_model_arena_size(const struct tb_nn_model *m)
 {
 	if (!m || !m->blob)
@@ -634,6 +757,87 @@ uint64_t tb_nn_model_macs(const struct tb_nn_model *m)
 	return macs;
 }
 
+uint32_t tb_nn_model_max_op_footprint(const struct tb_nn_model *m)
+{
+	struct tb_nn_tensor_info t;
+	struct tb_nn_op_info op;
+	uint64_t best = 0;
+	uint32_t i;
+	int k, j;
+
+	if (!m || !m->blob)
+		return 0;
+	for (i = 0; i < m->num_ops; i++) {
+		uint16_t ids[TB_NN_MODEL_MAX_INPUTS + 1];
+		uint64_t sum = 0;
+		int n = 0;
+
+		decode_op(m, i, &op);
+		for (k = 0; k <= op.num_inputs; k++) {
+			const uint16_t ti = k < op.num_inputs ? op.inputs[k] : op.outputs[0];
+			int dup = 0;
+
+			if (ti == TB_NN_NO_TENSOR)
+				continue;
+			for (j = 0; j < n; j++)
+				dup |= ids[j] == ti;
+			decode_tensor(m, ti, &t);
+			if (dup || !is_arena(&t))
+				continue;
+			ids[n++] = ti;
+			sum += t.size;
+		}
+		if (sum > best)
+			best = sum;
+	}
+	return best > UINT32_MAX ? UINT32_MAX : (uint32_t)best;
+}
+
+uint32_t tb_nn_model_live_peak(const struct tb_nn_model *m)
+{
+	struct tb_nn_tensor_info t;
+	struct tb_nn_op_info op;
+	uint64_t peak = 0;
+	uint32_t i, j;
+	int k;
+
+	if (!m || !m->blob)
+		return 0;
+	/* Bounded work: O(ops * tensors * inputs), no allocation. */
+	for (i = 0; i < m->num_ops; i++) {
+		uint64_t sum = 0;
+
+		for (j = 0; j < m->num_tensors; j++) {
+			int32_t first = -1, last = -1;
+			uint32_t o;
+
+			decode_tensor(m, j, &t);
+			if (!is_arena(&t))
+				continue;
+			for (o = 0; o < m->num_ops; o++) {
+				decode_op(m, o, &op);
+				for (k = 0; k < op.num_inputs; k++)
+					if (op.inputs[k] == j)
+						break;
+				if (k < op.num_inputs || op.outputs[0] == j) {
+					if (first < 0)
+						first = (int32_t)o;
+					last = (int32_t)o;
+				}
+			}
+			if (j == m->input)
+				first = 0;
+			if (j == m->output)
+				last = (int32_t)m->num_ops - 1;
+			if (first >= 0 && first <= (int32_t)i && (int32_t)i <= last)
+				sum += (t.size + 7u) & ~7u;
+		}
+		if (sum > peak)
+			peak = sum;
+	}
+	return peak > UINT32_MAX ? UINT32_MAX : (uint32_t)peak;
+}
+
 /* ---- public: invoke -------------------------------------------------- */
 
 struct run_ctx {
@@ -657,11 +861,45 @@ static void dims4(const struct tb_nn_tensor_info *t, struct tb_nn_dims *d)
 	d->c = (int32_t)t->dims[3];
 }
 
-static const int32_t *opt_bias(const struct run_ctx *r, const struct op_ctx *c)
+static const void *opt_bias(const struct run_ctx *r, const struct op_ctx *c)
 {
 	if (c->op.inputs[2] == TB_NN_NO_TENSOR)
 		return NULL;
 	return tensor_ptr(r, &c->t[2]);
+}
+
+/* CONV_2D / DEPTHWISE_CONV_2D on float32 tensors. */
+static int run_conv_f32(const struct run_ctx *r, const struct op_ctx *c, int dw)
+{
+	const int32_t *p = c->params;
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+	struct tb_nn_f32_conv_params fp;
+	struct tb_nn_dims id, fd, od;
+
+	if (dw)
+		fp = (struct tb_nn_f32_conv_params){
+			.stride = { .w = p[TB_NN_DW_STRIDE_W], .h = p[TB_NN_DW_STRIDE_H] },
+			.padding = { .w = p[TB_NN_DW_PAD_W], .h = p[TB_NN_DW_PAD_H] },
+			.dilation = { .w = p[TB_NN_DW_DILATION_W], .h = p[TB_NN_DW_DILATION_H] },
+			.ch_mult = p[TB_NN_DW_DEPTH_MULT],
+			.act_min = word_f32(p[TB_NN_DW_ACT_MIN]),
+			.act_max = word_f32(p[TB_NN_DW_ACT_MAX]),
+		};
+	else
+		fp = (struct tb_nn_f32_conv_params){
+			.stride = { .w = p[TB_NN_CONV_STRIDE_W], .h = p[TB_NN_CONV_STRIDE_H] },
+			.padding = { .w = p[TB_NN_CONV_PAD_W], .h = p[TB_NN_CONV_PAD_H] },
+			.dilation = { .w = p[TB_NN_CONV_DILATION_W], .h = p[TB_NN_CONV_DILATION_H] },
+			.ch_mult = 1,
+			.act_min = word_f32(p[TB_NN_CONV_ACT_MIN]),
+			.act_max = word_f32(p[TB_NN_CONV_ACT_MAX]),
+		};
+	dims4(&c->t[0], &id);
+	dims4(&c->t[1], &fd);
+	dims4(out, &od);
+	return (dw ? tb_nn_depthwise_conv_f32 : tb_nn_convolve_f32)(
+		&fp, &id, tensor_ptr(r, &c->t[0]), &fd, tensor_ptr(r, &c->t[1]),
+		(const float *)opt_bias(r, c), &od, tensor_ptr(r, out));
 }
 
 static int run_conv(const struct run_ctx *r, const struct op_ctx *c)
@@ -739,6 +977,12 @@ static int run_fc(const struct run_ctx *r, const struct op_ctx *c)
 	struct tb_nn_dims fd = { units, 1, 1, depth };
 	struct tb_nn_dims od = { batches, 1, 1, units };
 
+	if (f->dtype == TB_NN_DTYPE_FLOAT32)
+		return tb_nn_fully_connected_f32(word_f32(p[TB_NN_FC_ACT_MIN]),
+						 word_f32(p[TB_NN_FC_ACT_MAX]), batches,
+						 depth, tensor_ptr(r, &c->t[0]), units,
+						 tensor_ptr(r, f), opt_bias(r, c),
+						 tensor_ptr(r, out));
 	return tb_nn_fully_connected_s8(&r->scratch, &fp, &q, &id, tensor_ptr(r, &c->t[0]),
 					&fd, tensor_ptr(r, f), opt_bias(r, c),
 					&od, tensor_ptr(r, out));
@@ -755,11 +999,64 @@ static int run_pool(const struct run_ctx *r, const struct op_ctx *c)
 	};
 	struct tb_nn_dims fd = { 1, p[TB_NN_POOL_FILTER_H], p[TB_NN_POOL_FILTER_W], 1 };
 	struct tb_nn_dims id, od;
+	const int is_max = c->op.code == TB_NN_OP_MAX_POOL_2D;
 
 	dims4(&c->t[0], &id);
 	dims4(out, &od);
-	return tb_nn_avgpool_s8(&r->scratch, &pp, &id, tensor_ptr(r, &c->t[0]), &fd,
-				&od, tensor_ptr(r, out));
+	if (out->dtype == TB_NN_DTYPE_FLOAT32) {
+		const struct tb_nn_f32_pool_params fp = {
+			.stride = pp.stride, .padding = pp.padding,
+			.filter = { .w = fd.w, .h = fd.h },
+			.act_min = word_f32(p[TB_NN_POOL_ACT_MIN]),
+			.act_max = word_f32(p[TB_NN_POOL_ACT_MAX]),
+		};
+
+		return (is_max ? tb_nn_maxpool_f32 : tb_nn_avgpool_f32)(
+			&fp, &id, tensor_ptr(r, &c->t[0]), &od, tensor_ptr(r, out));
+	}
+	return (is_max ? tb_nn_maxpool_s8 : tb_nn_avgpool_s8)(
+		&r->scratch, &pp, &id, tensor_ptr(r, &c->t[0]), &fd, &od,
+		tensor_ptr(r, out));
+}
+
+static int run_add(const struct run_ctx *r, const struct op_ctx *c)
+{
+	const int32_t *p = c->params;
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+	struct tb_nn_add_params ap = {
+		.input1_offset = -c->t[0].zero_point,
+		.input2_offset = -c->t[1].zero_point,
+		.output_offset = out->zero_point,
+		.left_shift = p[TB_NN_ADD_LEFT_SHIFT],
+		.input1_mult = p[TB_NN_ADD_IN1_MULT], .input1_shift = p[TB_NN_ADD_IN1_SHIFT],
+		.input2_mult = p[TB_NN_ADD_IN2_MULT], .input2_shift = p[TB_NN_ADD_IN2_SHIFT],
+		.output_mult = p[TB_NN_ADD_OUT_MULT], .output_shift = p[TB_NN_ADD_OUT_SHIFT],
+		.activation = { .min = p[TB_NN_ADD_ACT_MIN], .max = p[TB_NN_ADD_ACT_MAX] },
+	};
+
+	if (out->dtype == TB_NN_DTYPE_FLOAT32)
+		return tb_nn_add_f32(tensor_ptr(r, &c->t[0]), tensor_ptr(r, &c->t[1]),
+				     (int32_t)elements(out), word_f32(p[TB_NN_ADD_ACT_MIN]),
+				     word_f32(p[TB_NN_ADD_ACT_MAX]), tensor_ptr(r, out));
+	return tb_nn_add_s8(&ap, tensor_ptr(r, &c->t[0]), tensor_ptr(r, &c->t[1]),
+			    (int32_t)elements(out), tensor_ptr(r, out));
+}
+
+static int run_quantize(const struct run_ctx *r, const struct op_ctx *c)
+{
+	const int32_t *p = c->params;
+	const struct tb_nn_tensor_info *in = &c->t[0];
+	const struct tb_nn_tensor_info *out = &c->t[TB_NN_MODEL_MAX_INPUTS];
+
+	if (c->op.code == TB_NN_OP_DEQUANTIZE)
+		return tb_nn_dequantize_s8_f32(tensor_ptr(r, in), (int32_t)elements(in),
+					       in->scale, in->zero_point, tensor_ptr(r, out));
+	if (in->dtype == TB_NN_DTYPE_FLOAT32)
+		return tb_nn_quantize_f32_s8(tensor_ptr(r, in), (int32_t)elements(in),
+					     out->scale, out->zero_point, tensor_ptr(r, out));
+	return tb_nn_requantize_s8(tensor_ptr(r, in), (int32_t)elements(in), in->zero_point,
+				   p[TB_NN_QUANTIZE_MULT], p[TB_NN_QUANTIZE_SHIFT],
+				   out->zero_point, tensor_ptr(r, out));
 }
 
 static int run_softmax(const struct run_ctx *r, const struct op_ctx *c)
@@ -772,6 +1069,11 @@ static int run_softmax(const struct run_ctx *r, const struct op_ctx *c)
 		.input_beta_left_shift = p[TB_NN_SOFTMAX_LEFT_SHIFT],
 		.diff_min = p[TB_NN_SOFTMAX_DIFF_MIN],
 	};
+
+	if (in->dtype == TB_NN_DTYPE_FLOAT32)
+		return tb_nn_softmax_f32(tensor_ptr(r, in), (int32_t)(elements(in) / row),
+					 (int32_t)row, word_f32(p[TB_NN_SOFTMAX_MULT]),
+					 tensor_ptr(r, &c->t[TB_NN_MODEL_MAX_INPUTS]));
 
 	return tb_nn_softmax_s8(tensor_ptr(r, in), (int32_t)(elements(in) / row),
 				(int32_t)row, &sp,
@@ -800,13 +1102,23 @@ static int run_op(const struct run_ctx *r, uint32_t i)
 		return ret;
 	switch (c.op.code) {
 	case TB_NN_OP_CONV_2D:
+		if (c.t[0].dtype == TB_NN_DTYPE_FLOAT32)
+			return run_conv_f32(r, &c, 0);
 		return run_conv(r, &c);
 	case TB_NN_OP_DEPTHWISE_CONV_2D:
+		if (c.t[0].dtype == TB_NN_DTYPE_FLOAT32)
+			return run_conv_f32(r, &c, 1);
 		return run_dw(r, &c);
 	case TB_NN_OP_FULLY_CONNECTED:
 		return run_fc(r, &c);
 	case TB_NN_OP_AVERAGE_POOL_2D:
+	case TB_NN_OP_MAX_POOL_2D:
 		return run_pool(r, &c);
+	case TB_NN_OP_ADD:
+		return run_add(r, &c);
+	case TB_NN_OP_QUANTIZE:
+	case TB_NN_OP_DEQUANTIZE:
+		return run_quantize(r, &c);
 	case TB_NN_OP_SOFTMAX:
 		return run_softmax(r, &c);
 	case TB_NN_OP_RESHAPE:

@@ -57,6 +57,10 @@ enum tb_nn_op_code {
 	TB_NN_OP_AVERAGE_POOL_2D   = 4,
 	TB_NN_OP_SOFTMAX           = 5,
 	TB_NN_OP_RESHAPE           = 6,
+	TB_NN_OP_MAX_POOL_2D       = 7,
+	TB_NN_OP_ADD               = 8,
+	TB_NN_OP_QUANTIZE          = 9,
+	TB_NN_OP_DEQUANTIZE        = 10,
 };
 
 /* Tensor record flags. */
@@ -138,7 +142,7 @@ enum tb_nn_fc_param {		/* FULLY_CONNECTED: input, weights, bias */
 	TB_NN_FC_NUM_PARAMS
 };
 
-enum tb_nn_pool_param {		/* AVERAGE_POOL_2D: input */
+enum tb_nn_pool_param {		/* AVERAGE_POOL_2D, MAX_POOL_2D: input */
 	TB_NN_POOL_STRIDE_H, TB_NN_POOL_STRIDE_W,
 	TB_NN_POOL_PAD_H, TB_NN_POOL_PAD_W,
 	TB_NN_POOL_FILTER_H, TB_NN_POOL_FILTER_W,
@@ -150,7 +154,28 @@ enum tb_nn_softmax_param {	/* SOFTMAX: input */
 	TB_NN_SOFTMAX_MULT, TB_NN_SOFTMAX_LEFT_SHIFT, TB_NN_SOFTMAX_DIFF_MIN,
 	TB_NN_SOFTMAX_NUM_PARAMS
 };
-/* RESHAPE: input; no parameters. */
+enum tb_nn_add_param {		/* ADD: input1, input2 (same shape as the output) */
+	TB_NN_ADD_LEFT_SHIFT,
+	TB_NN_ADD_IN1_MULT, TB_NN_ADD_IN1_SHIFT,
+	TB_NN_ADD_IN2_MULT, TB_NN_ADD_IN2_SHIFT,
+	TB_NN_ADD_OUT_MULT, TB_NN_ADD_OUT_SHIFT,
+	TB_NN_ADD_ACT_MIN, TB_NN_ADD_ACT_MAX,
+	TB_NN_ADD_NUM_PARAMS
+};
+
+enum tb_nn_quantize_param {	/* QUANTIZE: input float32 or int8 -> int8 */
+	TB_NN_QUANTIZE_MULT, TB_NN_QUANTIZE_SHIFT,	/* int8 -> int8 only, else 0 */
+	TB_NN_QUANTIZE_NUM_PARAMS
+};
+/* RESHAPE, DEQUANTIZE (int8 -> float32): input; no parameters. */
+
+/*
+ * float32 ops use the same codes and parameter layouts: act_min/act_max
+ * words hold the IEEE-754 bits of float clamps, multiplier/shift words
+ * of CONV_2D and DEPTHWISE_CONV_2D hold -1 (no arrays) and those of
+ * FULLY_CONNECTED and ADD hold 0; SOFTMAX's first word holds the bits of
+ * beta (the others 0).  All tensors of a float op are FLOAT32.
+ */
 
 /*
  * A validated model.  Filled by tb_nn_model_init(); the fields are read
@@ -209,6 +234,14 @@ struct tb_nn_op_info {
  */
 int tb_nn_model_init(struct tb_nn_model *m, const void *blob, size_t size);
 
+/*
+ * Built-in / registered model backed by a blob, prepared once: state is a
+ * caller-owned (RAM) struct that tb_nn_model_prepare() fills on the
+ * first call and reuses afterwards, so the per-inference path does not
+ * validate the blob again.  Not thread-safe: prepare before sharing.
+ */
+int tb_nn_model_prepare(struct tb_nn_model *state, const void *blob, size_t size);
+
 /* Arena bytes invoke() needs: planned activations plus kernel scratch. */
 uint32_t tb_nn_model_arena_size(const struct tb_nn_model *m);
 
@@ -219,6 +252,20 @@ uint32_t tb_nn_model_arena_size(const struct tb_nn_model *m);
  * costs units * depth per batch; pooling, softmax and reshape cost 0.
  */
 uint64_t tb_nn_model_macs(const struct tb_nn_model *m);
+
+/*
+ * The largest single-operator activation footprint: max over ops of the
+ * bytes of the distinct arena tensors the op reads and writes.  No plan
+ * can use less arena than this (nor than the largest live set).
+ */
+uint32_t tb_nn_model_max_op_footprint(const struct tb_nn_model *m);
+
+/*
+ * The largest live set of the model's activations (each live from the
+ * first op that touches it to the last; the input from op 0, the output
+ * to the last op), 8-aligned sizes: the lower bound of any plan.
+ */
+uint32_t tb_nn_model_live_peak(const struct tb_nn_model *m);
 
 /* Decode tensor or op record index; TB_NN_ERR_ARG if out of range. */
 int tb_nn_model_tensor(const struct tb_nn_model *m, uint32_t index,

@@ -8,6 +8,8 @@
  *
  *   tinybench-runner-native --port /dev/pts/N   open an existing tty/pty
  *   tinybench-runner-native --pty               make a pty, print its path
+ *   ... --model FILE.tbnn [--model-name NAME]   also serve this model blob
+ *                                               (workload id 64, docs/IMPORTER.md)
  *
  * Fault injection for the harness's tests (never used in normal runs):
  *   --fault die-after=N      exit(3) during inference number N+1
@@ -19,10 +21,14 @@
  */
 #include "tbr.h"
 #include "tb_build_id.h"
+#include "tb_nn_model.h"
 #include "tb_workload.h"
+#include "tb_vline.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sha2.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +49,7 @@
 #define TB_SIM_STACK_SIZE 65536
 #endif
 #define SIM_MAX_PAYLOAD 1024
-#define SIM_OUTPUT_MAX 2048
+#define SIM_OUTPUT_MAX 3968	/* an INFER_RSP within the 4 KiB payload limit */
 #define SIM_REPLY_MAX (SIM_OUTPUT_MAX + 128)
 
 static uint8_t input_buf[TB_SIM_INPUT_MAX];
@@ -72,6 +78,7 @@ struct native {
 	ucontext_t callee;
 	void (*fn)(void *);
 	void *arg;
+	struct tb_vline *vline; /* --timestamp-line: the virtual pin, or NULL */
 };
 
 static struct native g_native; /* one per process: it is the device */
@@ -171,11 +178,21 @@ static int native_run_on_stack(void *ctx, void (*fn)(void *), void *arg,
 	return 0;
 }
 
+/* The timestamp pin: an edge with its CLOCK_MONOTONIC time on the virtual
+ * line an emulated energy monitor samples (power/emu/tb_vline.h). */
+static void native_timestamp(void *ctx, int level)
+{
+	struct native *n = ctx;
+
+	if (n->vline)
+		tb_vline_set(n->vline, level);
+}
+
 static const struct tbr_port native_port = {
 	.read = native_read,
 	.write = native_write,
 	.ticks = native_ticks,
-	.timestamp = NULL, /* the virtual timestamp line comes with power/ */
+	.timestamp = native_timestamp,
 	.run_on_stack = native_run_on_stack,
 	.reset = NULL,     /* a process restart is the harness's job */
 	.ctx = &g_native,
@@ -187,12 +204,28 @@ static const struct tbr_port native_port = {
 #define MAX_WL 16
 static struct tb_workload wrapped[MAX_WL];
 static const struct tb_workload *wrapped_list[MAX_WL + 1];
+static const struct tb_workload *all_list[MAX_WL + 1];	/* built-in + --model */
+
+/* A model blob given with --model, served as one more workload. */
+static struct tb_workload user_wl;
+static struct tb_workload_blob user_src;
+static struct tb_nn_model user_state;
+static uint8_t user_hash[SHA256_DIGEST_LENGTH];
+static char user_name[TBP_STR_WL_NAME + 1];
+
+static const struct tb_workload *find_real(uint8_t id)
+{
+	for (unsigned i = 0; all_list[i]; i++)
+		if (all_list[i]->id == id)
+			return all_list[i];
+	return NULL;
+}
 
 static int faulty_invoke(const struct tb_workload *wl, const void *in,
 			 void *out, void *arena, size_t arena_size)
 {
 	struct faults *f = &g_native.f;
-	const struct tb_workload *real = tb_workload_by_id(wl->id);
+	const struct tb_workload *real = find_real(wl->id);
 
 	if (f->die_after >= 0 && f->invocations >= f->die_after)
 		_exit(3);
@@ -210,17 +243,90 @@ static int faulty_invoke(const struct tb_workload *wl, const void *in,
 
 static const struct tb_workload *const *workload_list(int faulty)
 {
-	unsigned i;
+	unsigned i, n = 0;
 
+	for (i = 0; tb_workloads[i] && n < MAX_WL; i++)
+		all_list[n++] = tb_workloads[i];
+	if (user_wl.name && n < MAX_WL)
+		all_list[n++] = &user_wl;
+	all_list[n] = NULL;
 	if (!faulty)
-		return tb_workloads;
-	for (i = 0; tb_workloads[i] && i < MAX_WL; i++) {
-		wrapped[i] = *tb_workloads[i];
+		return all_list;
+	for (i = 0; all_list[i] && i < MAX_WL; i++) {
+		wrapped[i] = *all_list[i];
 		wrapped[i].invoke = faulty_invoke;
 		wrapped_list[i] = &wrapped[i];
 	}
 	wrapped_list[i] = NULL;
 	return wrapped_list;
+}
+
+/* ----------------------------------------------------------------------
+ * --model: a blob file registered as workload TB_WL_USER
+ */
+static int load_model(const char *path, const char *name)
+{
+	struct stat st;
+	SHA2_CTX ctx;
+	uint8_t *blob;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || st.st_size > (1L << 30)) {
+		fprintf(stderr, "tinybench-runner-native: --model %s: %s\n", path,
+			f ? "not a regular file under 1 GB" : strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	blob = aligned_alloc(8, ((size_t)st.st_size + 7) & ~(size_t)7);
+	if (!blob || fread(blob, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		fprintf(stderr, "tinybench-runner-native: --model %s: read failed\n", path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, blob, (size_t)st.st_size);
+	SHA256Final(user_hash, &ctx);
+	snprintf(user_name, sizeof(user_name), "%s", name);
+	user_src.blob = blob;
+	user_src.size = (uint32_t)st.st_size;
+	user_src.state = &user_state;
+	ret = tb_workload_from_blob(&user_wl, &user_src, TB_WL_USER, user_name,
+				    "model given with --model", user_hash);
+	if (ret) {
+		fprintf(stderr, "tinybench-runner-native: --model %s: not a valid model blob "
+			"(%d, see docs/MODEL_FORMAT.md)\n", path, ret);
+		return -1;
+	}
+	/* Input and arena grow to what the model needs (below); the output
+	 * must fit one INFER_RSP. */
+	if (user_wl.output_size > SIM_OUTPUT_MAX) {
+		fprintf(stderr, "tinybench-runner-native: --model %s has a %u-byte output; "
+			"this runner returns at most %u\n", path, user_wl.output_size,
+			SIM_OUTPUT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* A buffer of at least need bytes: the static one, or a larger heap one
+ * (only ever for a --model that needs more than the defaults). */
+static uint8_t *buffer_for(uint8_t *fixed, uint32_t fixed_size, uint32_t need,
+			   uint32_t *size)
+{
+	uint8_t *p;
+
+	*size = fixed_size;
+	if (need <= fixed_size)
+		return fixed;
+	p = aligned_alloc(16, ((size_t)need + 15) & ~(size_t)15);
+	if (p)
+		*size = (uint32_t)(((size_t)need + 15) & ~(size_t)15);
+	return p;
 }
 
 /* ----------------------------------------------------------------------
@@ -295,6 +401,10 @@ static void usage(FILE *out)
 		"  --port TTY    serve the protocol on an existing tty or pty slave\n"
 		"  --pty         create a pty, print its slave path, serve on it\n"
 		"  --board NAME  board name reported in HELLO (default: sim)\n"
+		"  --model FILE  also serve this model blob (.tbnn) as workload 64\n"
+		"  --model-name NAME  its name in HELLO (default: model)\n"
+		"  --timestamp-line PATH  drive the virtual timestamp line in PATH\n"
+		"                (made by tinybench for an emulated energy monitor)\n"
 		"  --fault SPEC  test hook: die-after=N, hang-after=N, silent,\n"
 		"                corrupt-every=K, noise, slow=MS\n");
 }
@@ -311,7 +421,7 @@ static void host_cpu(char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	const char *port = NULL, *board = "sim";
+	const char *port = NULL, *board = "sim", *model = NULL, *model_name = NULL;
 	struct tbr_config cfg = { 0 };
 	static struct tbr runner;
 	int use_pty = 0, faulty = 0;
@@ -326,6 +436,17 @@ int main(int argc, char **argv)
 			use_pty = 1;
 		} else if (!strcmp(argv[i], "--board") && i + 1 < argc) {
 			board = argv[++i];
+		} else if (!strcmp(argv[i], "--timestamp-line") && i + 1 < argc) {
+			g_native.vline = tb_vline_map(argv[++i], 1);
+			if (!g_native.vline) {
+				fprintf(stderr, "tinybench-runner-native: timestamp line %s: %s\n",
+					argv[i], strerror(errno));
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
+			model = argv[++i];
+		} else if (!strcmp(argv[i], "--model-name") && i + 1 < argc) {
+			model_name = argv[++i];
 		} else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
 			if (parse_fault(&g_native.f, argv[++i]) < 0) {
 				fprintf(stderr, "tinybench-runner-native: unknown fault '%s'\n", argv[i]);
@@ -345,6 +466,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (model && load_model(model, model_name ? model_name : "model") < 0)
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	g_native.fd = use_pty ? open_pty() : open(port, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (g_native.fd < 0) {
@@ -365,13 +488,18 @@ int main(int argc, char **argv)
 	cfg.build_id = TB_BUILD_ID;
 	cfg.clock_hz = 0;
 	cfg.timer_hz = 1000000000u;
-	cfg.caps = TBP_CAP_PER_INFERENCE;
+	cfg.caps = TBP_CAP_PER_INFERENCE |
+		   (g_native.vline ? TBP_CAP_TIMESTAMP_PIN : 0);
 	cfg.window = 8;
 	cfg.stack_size = sizeof(infer_stack);
-	cfg.input = input_buf;
-	cfg.input_cap = sizeof(input_buf);
-	cfg.arena = arena_buf;
-	cfg.arena_size = sizeof(arena_buf);
+	cfg.input = buffer_for(input_buf, sizeof(input_buf), user_wl.input_size,
+			       &cfg.input_cap);
+	cfg.arena = buffer_for(arena_buf, sizeof(arena_buf), user_wl.arena_size,
+			       &cfg.arena_size);
+	if (!cfg.input || !cfg.arena) {
+		fprintf(stderr, "tinybench-runner-native: out of memory for --model\n");
+		return 1;
+	}
 	cfg.output = output_buf;
 	cfg.output_cap = sizeof(output_buf);
 	cfg.rx = rx_buf;

@@ -1103,7 +1103,7 @@ Test(store, migrates_v1_file_keeping_rows)
 
 	make_v1_file(path);
 	s = open_ok(path);
-	cr_expect_eq(raw_int(path, "PRAGMA user_version"), 2);
+	cr_expect_eq(raw_int(path, "PRAGMA user_version"), TB_STORE_SCHEMA_VERSION);
 	cr_expect_eq(raw_int(path, "PRAGMA application_id"), TB_STORE_APPLICATION_ID);
 	cr_expect_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 			     " AND name IN ('power_traces', 'run_tags')"), 2);
@@ -1177,7 +1177,7 @@ Test(store, migrates_v1_file_keeping_rows)
 	/* Opening again does not migrate again. */
 	s = open_ok(path);
 	tb_store_close(s);
-	cr_expect_eq(raw_int(path, "PRAGMA user_version"), 2);
+	cr_expect_eq(raw_int(path, "PRAGMA user_version"), TB_STORE_SCHEMA_VERSION);
 	cr_expect_eq(raw_int(path, "SELECT count(*) FROM trials"), 4);
 }
 
@@ -1571,4 +1571,46 @@ Test(store, malformed_tag_filter_is_an_argument_error)
 	cr_expect_eq(sr.n, 0, "no run reported");
 	cr_expect_eq(c.n, 0, "no trial reported");
 	tb_store_close(s);
+}
+
+/* ----------------------------------------------------- schema v3 (attempts) */
+
+static int attempts_cb(const struct tb_run *run, const struct tb_trial *t, void *user)
+{
+	int64_t *seen = user;
+
+	(void)run;
+	seen[t->idx] = t->attempts;
+	return 0;
+}
+
+Test(store, v3_trial_attempts_round_trip_and_v2_files_migrate)
+{
+	const char *path = tpath("v3.db");
+	struct tb_store_filter f = { 0 };
+	struct tb_error err = { 0 };
+	struct tb_store *s = open_ok(path);
+	struct tb_run_info ri = minimal_run("sim", "kws01");
+	int64_t id = begin_ok(s, &ri), seen[3] = { 0, 0, 0 };
+	struct tb_trial t0 = minimal_trial(0), t1 = minimal_trial(1), t2 = minimal_trial(2);
+
+	t1.attempts = 3;        /* failed twice on the link, third run ok */
+	t2.attempts = TB_STORE_UNKNOWN;
+	add_ok(s, id, &t0);     /* zeroed: not counted */
+	add_ok(s, id, &t1);
+	add_ok(s, id, &t2);
+	f.run_id = id;
+	cr_assert_eq(tb_store_trials_foreach(s, &f, attempts_cb, seen, &err), 0, "%s", err.msg);
+	cr_expect_eq(seen[0], TB_STORE_UNKNOWN);
+	cr_expect_eq(seen[1], 3);
+	cr_expect_eq(seen[2], TB_STORE_UNKNOWN);
+	tb_store_close(s);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM trials WHERE attempts IS NULL"), 2);
+
+	/* A file at version 2 gains the column; its rows read NULL. */
+	raw_exec(path, "ALTER TABLE trials DROP COLUMN attempts; PRAGMA user_version = 2;");
+	s = open_ok(path);
+	tb_store_close(s);
+	cr_expect_eq(raw_int(path, "PRAGMA user_version"), 3);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM trials WHERE attempts IS NULL"), 3);
 }

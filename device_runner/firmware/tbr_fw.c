@@ -1,0 +1,205 @@
+/*
+ * tbr_fw.c - the firmware main: static buffers, the port table, the loop.
+ * Identical for every bare-metal board; see tbr_fw.h.
+ */
+#include "tbr_fw.h"
+
+#include <string.h>
+
+#include "tb_build_id.h"
+#include "tb_workload.h"
+#include "tbr.h"
+
+#ifndef TBR_FW_INPUT_MAX
+#define TBR_FW_INPUT_MAX 32768
+#endif
+#ifndef TBR_FW_ARENA_SIZE
+#define TBR_FW_ARENA_SIZE 65536
+#endif
+#ifndef TBR_FW_STACK_SIZE
+#define TBR_FW_STACK_SIZE 8192
+#endif
+#ifndef TBR_FW_MAX_PAYLOAD
+#define TBR_FW_MAX_PAYLOAD 1024
+#endif
+#ifndef TBR_FW_OUTPUT_MAX
+#define TBR_FW_OUTPUT_MAX 1024      /* the largest built-in: ad01, 640 B */
+#endif
+#ifndef TBR_FW_RX_RING
+#define TBR_FW_RX_RING 256          /* power of two */
+#endif
+
+/* Reply payloads: the largest is HELLO_RSP (about 150 bytes + 57 per
+ * workload) or INFER_RSP (54 + output). */
+#ifdef TBR_FW_NO_WORKLOADS
+#define FW_REPLY_MAX 160
+#else
+#define FW_REPLY_MAX (TBR_FW_OUTPUT_MAX + 64 > 160 + 57 * 16 ? \
+		      TBR_FW_OUTPUT_MAX + 64 : 160 + 57 * 16)
+#endif
+
+_Static_assert((TBR_FW_RX_RING & (TBR_FW_RX_RING - 1)) == 0,
+	       "TBR_FW_RX_RING must be a power of two");
+_Static_assert(TBR_FW_STACK_SIZE % 8 == 0, "stack size: multiple of 8");
+
+static uint8_t input_buf[TBR_FW_INPUT_MAX];
+static uint8_t arena_buf[TBR_FW_ARENA_SIZE] __attribute__((aligned(16)));
+static uint8_t output_buf[TBR_FW_OUTPUT_MAX];
+static uint8_t rx_buf[TBP_WIRE_MAX(TBR_FW_MAX_PAYLOAD)];
+static uint8_t payload_buf[FW_REPLY_MAX];
+static uint8_t tx_buf[TBP_WIRE_MAX(FW_REPLY_MAX)];
+static uint8_t infer_stack[TBR_FW_STACK_SIZE] __attribute__((aligned(8)));
+
+static struct tbr runner;
+
+volatile struct tbr_fw_fault tbr_fw_fault __attribute__((section(".noinit")));
+static uint32_t infer_calls;
+
+#ifdef TBR_FW_NO_WORKLOADS
+static const struct tb_workload *const no_workloads[] = { NULL };
+#define FW_WORKLOADS no_workloads
+#else
+#define FW_WORKLOADS tbr_fw_workloads
+#endif
+
+/* ---- receive ring ------------------------------------------------------ */
+
+static volatile uint8_t rx_ring[TBR_FW_RX_RING];
+static volatile uint32_t rx_head;   /* written by the ISR */
+static volatile uint32_t rx_tail;   /* written by the main loop */
+
+void tbr_fw_rx_push(uint8_t b)
+{
+	uint32_t h = rx_head;
+
+	if (h - rx_tail >= TBR_FW_RX_RING)
+		return;     /* full: the byte is lost, the frame CRC catches it */
+	rx_ring[h & (TBR_FW_RX_RING - 1)] = b;
+	rx_head = h + 1;
+}
+
+int tbr_fw_rx_empty(void)
+{
+	return rx_head == rx_tail;
+}
+
+int tbr_fw_rx_pop(uint8_t *buf, size_t cap)
+{
+	uint32_t t = rx_tail, h = rx_head;
+	int n = 0;
+
+	while (t != h && (size_t)n < cap)
+		buf[n++] = rx_ring[t++ & (TBR_FW_RX_RING - 1)];
+	rx_tail = t;
+	return n;
+}
+
+/* ---- the port table ---------------------------------------------------- */
+
+static int fw_read(void *ctx, uint8_t *buf, size_t cap)
+{
+	(void)ctx;
+	return tbr_port_read(buf, cap);
+}
+
+static int fw_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	tbr_port_write(buf, len);
+	return 0;
+}
+
+static uint64_t fw_ticks(void *ctx)
+{
+	(void)ctx;
+	return tbr_port_ticks();
+}
+
+static uint64_t fw_elapsed(void *ctx, uint64_t t0, uint64_t t1)
+{
+	(void)ctx;
+	return tbr_port_elapsed(t0, t1);
+}
+
+/* The core raises the timestamp pin right before the first timer read and
+ * lowers it right after the last one: mask the link's interrupts there. */
+static void fw_timestamp(void *ctx, int level)
+{
+	(void)ctx;
+	if (level)
+		tbr_port_window(1);
+	tbr_port_timestamp(level);
+	if (!level)
+		tbr_port_window(0);
+}
+
+/* Paint the inference stack, run fn on it, measure the high-water mark:
+ * the stack grows down, so untouched paint is at the low end. */
+static int fw_run_on_stack(void *ctx, void (*fn)(void *), void *arg,
+			   uint32_t *used)
+{
+	uint32_t low = 0;
+
+	(void)ctx;
+	infer_calls++;
+	if (tbr_fw_fault.magic == TBR_FW_FAULT_MAGIC &&
+	    infer_calls == tbr_fw_fault.hang_at)
+		for (;;)        /* the test hook: a workload stuck in a loop */
+			__asm__ volatile("" ::: "memory");
+	memset(infer_stack, TBR_PAINT, sizeof(infer_stack));
+	tbr_port_call_on_stack(fn, arg, infer_stack + sizeof(infer_stack));
+	while (low < sizeof(infer_stack) && infer_stack[low] == TBR_PAINT)
+		low++;
+	*used = (uint32_t)sizeof(infer_stack) - low;
+	return 0;
+}
+
+static void fw_reset(void *ctx)
+{
+	(void)ctx;
+	tbr_port_reset();
+}
+
+static const struct tbr_port fw_port = {
+	.read = fw_read,
+	.write = fw_write,
+	.ticks = fw_ticks,
+	.elapsed = fw_elapsed,
+	.timestamp = fw_timestamp,
+	.run_on_stack = fw_run_on_stack,
+	.reset = fw_reset,
+	.ctx = NULL,
+};
+
+void tbr_fw_main(void)
+{
+	struct tbr_config cfg;
+
+	tbr_port_init();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.board = tbr_fw_board.board;
+	cfg.cpu = tbr_fw_board.cpu;
+	cfg.build_id = TB_BUILD_ID;
+	cfg.clock_hz = tbr_fw_board.clock_hz;
+	cfg.timer_hz = tbr_fw_board.timer_hz;
+	cfg.caps = tbr_fw_board.caps;
+	cfg.window = 4;
+	cfg.stack_size = sizeof(infer_stack);
+	cfg.input = input_buf;
+	cfg.input_cap = sizeof(input_buf);
+	cfg.arena = arena_buf;
+	cfg.arena_size = sizeof(arena_buf);
+	cfg.output = output_buf;
+	cfg.output_cap = sizeof(output_buf);
+	cfg.rx = rx_buf;
+	cfg.rx_cap = sizeof(rx_buf);
+	cfg.payload = payload_buf;
+	cfg.payload_cap = sizeof(payload_buf);
+	cfg.tx = tx_buf;
+	cfg.tx_cap = sizeof(tx_buf);
+	cfg.workloads = FW_WORKLOADS;
+	if (tbr_init(&runner, &cfg, &fw_port) < 0)
+		tbr_port_reset();   /* a build error: sizes below the minimum */
+	tbr_run(&runner);
+	tbr_port_reset();
+}

@@ -1,0 +1,95 @@
+/*
+ * tb_energy.h - energy measurement inside a run (docs/ENERGY.md).
+ *
+ * The session calls these around its own steps; with no energy requested
+ * every call is a no-op on a NULL handle, so the session does not branch.
+ *
+ *   tb_energy_open()          before connecting: find the monitor (the
+ *                             board's default, --energy NAME[:PORT], or an
+ *                             auto-detected USB device); on the sim board
+ *                             start the instrument's emulator and the
+ *                             virtual timestamp line, and add the line to
+ *                             the runner's arguments; identify, configure,
+ *                             power the target on.
+ *   tb_energy_trial_begin()   right before INFER: start an acquisition and
+ *                             a reader thread.
+ *   tb_energy_trial_end()     after INFER_RSP: wait until the stream covers
+ *                             the window, stop, find the window from the
+ *                             edges, integrate; fill the trial's energy
+ *                             figures or fail the trial with the reason.
+ *   tb_energy_store_trace()   after the trial is stored: its power trace.
+ *
+ * Ownership: *out of tb_energy_open() belongs to the caller
+ * (tb_energy_free(), NULL accepted); it stops the emulator it started and
+ * removes the timestamp line.  The runner-argument array it hands back
+ * lives as long as the handle.  Nothing here prints.
+ */
+#ifndef TB_ENERGY_H
+#define TB_ENERGY_H
+
+#include <stdint.h>
+
+#include "tb_board.h"
+#include "tb_err.h"
+#include "tb_link.h"
+#include "tb_power.h"
+#include "tb_store.h"
+
+/* A zeroed struct: no energy measurement. */
+struct tb_energy_opts {
+	const char *spec;              /* NULL: none; "default": the board's
+					* energy_monitor; "ppk2", "lpm01a",
+					* "ppk2:/dev/ttyACM0" */
+	double sample_hz;              /* 0: the instrument's default */
+	double min_window_ms;          /* 0: 100 ms */
+	double max_lost_frac;          /* 0: 0.001 (0.1 % of the window);
+					* negative: no lost sample allowed */
+	const char *const *emu_args;   /* extra emulator arguments (tests:
+					* --truth FILE, --fault ...); used for
+					* the first emulator only, not for one
+					* restarted after a failure */
+};
+
+#define TB_ENERGY_DEFAULT_MIN_WINDOW_MS 100.0
+#define TB_ENERGY_DEFAULT_MAX_LOST 0.001
+
+struct tb_energy;
+
+/*
+ * *runner_args: the runner's extra arguments; on the sim board it is
+ * replaced by an array (owned by the handle) that adds the virtual
+ * timestamp line.  *out is NULL when o->spec is NULL.
+ */
+int tb_energy_open(const struct tb_board *board, const struct tb_energy_opts *o,
+		   const char *const **runner_args, struct tb_energy **out,
+		   struct tb_error *err);
+void tb_energy_free(struct tb_energy *e);
+
+/* "emulated:ppk2" / "measured:lpm01a", or NULL for a NULL handle. */
+const char *tb_energy_method(const struct tb_energy *e);
+/* The instrument, or NULL. */
+const struct tb_power_info *tb_energy_info(const struct tb_energy *e);
+/* Where it is: "/dev/ttyACM0" or "emulator tinybench-emu-ppk2 (pid 123)". */
+const char *tb_energy_port(const struct tb_energy *e);
+
+int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link,
+			  struct tb_error *err);
+/* inferences: N of the batch; duration_s: the device's own length of the
+ * timed window (ticks / timer_hz; <= 0 if not a time). */
+int tb_energy_trial_end(struct tb_energy *e, struct tb_link *link,
+			uint64_t inferences, double duration_s, struct tb_error *err);
+/* Copy the figures of the last tb_energy_trial_end() into a trial. */
+void tb_energy_fill(const struct tb_energy *e, struct tb_trial *t);
+/* The runner must drive a timestamp pin (HELLO flag TBP_CAP_TIMESTAMP_PIN). */
+int tb_energy_check_device(const struct tb_energy *e, unsigned hello_flags,
+			   const char *board, struct tb_error *err);
+int tb_energy_store_trace(struct tb_energy *e, struct tb_store *store,
+			  int64_t run_id, int64_t idx, struct tb_error *err);
+
+/* Find an emulator program ("tinybench-emu-ppk2"): $TINYBENCH_EMU_DIR,
+ * the folder of the running executable, <build>/power/emu,
+ * <libexecdir>/tinybench. */
+int tb_energy_emulator_locate(const char *name, char *out, size_t len,
+			      struct tb_error *err);
+
+#endif

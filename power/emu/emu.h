@@ -1,0 +1,127 @@
+/*
+ * emu.h - what the instrument emulators (ppk2_emu.c, lpm01a_emu.c) share.
+ *
+ * An emulator is a program that behaves like the instrument on a pty: it
+ * answers the command set and, while acquiring, streams samples at the real
+ * rate.  The current it "measures" comes from a profile (the board's power
+ * model: active current while the timestamp line is high, idle current
+ * otherwise, at the board's voltage), with a slow ripple on the active
+ * current so that the integral is not trivially rate x constant, and
+ * measurement noise on each sample.  The line is the virtual timestamp line
+ * (tb_vline.h) the sim runner drives.
+ *
+ * Ground truth: for every timed window it samples, the emulator knows the
+ * exact edges and integrates the profile analytically; it writes one JSON
+ * line per window to --truth FILE:
+ *
+ *   {"instrument":"ppk2","window":1,"rise_ns":..,"fall_ns":..,
+ *    "duration_s":..,"voltage_v":..,"energy_uj":..,"mean_mw":..}
+ *
+ * Samples are generated for times up to `now - lag` (lag 50 ms), so that
+ * every edge the runner publishes is known before the samples around it.
+ */
+#ifndef TB_EMU_H
+#define TB_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tb_vline.h"
+
+struct emu_profile {
+	double volt_v;
+	double active_a;
+	double idle_a;
+	double ripple;           /* relative amplitude of the active ripple */
+	double ripple_hz;
+	double noise_a;          /* rms noise of one sample */
+	int64_t t_base_ns;       /* phase reference of the ripple */
+	bool powered;            /* target power on */
+};
+
+/* The emulator's view of the timestamp line: every edge seen so far. */
+struct emu_line {
+	struct tb_vline *v;      /* NULL: the line stays low */
+	uint64_t seen;
+	struct tb_vline_edge *edges;
+	size_t n, cap;
+	bool overrun;
+};
+
+struct emu {
+	const char *prog;        /* "tinybench-emu-ppk2" */
+	const char *instrument;  /* "ppk2" */
+	int fd;
+	struct emu_profile prof;
+	struct emu_line line;
+	FILE *truth;
+	int64_t lag_ns;
+	/* acquisition */
+	bool streaming;
+	double hz;
+	int64_t t_start_ns;
+	uint64_t k;              /* samples generated (emitted or dropped) */
+	int level;               /* sampled true level at the last sample */
+	unsigned window;         /* windows (rises) sampled while streaming */
+	int64_t window_rise_ns;  /* of the current window, 0 if none */
+	/* faults */
+	unsigned fault_window;   /* window the faults apply to (1-based;
+				  * 0: every window) */
+	uint64_t rng;
+};
+
+/* Parse the options every emulator takes; returns the index of the first
+ * argument it did not know (the instrument's own), or -1 after printing
+ * an error.  Options: --port TTY | --pty, --tsline PATH, --truth FILE,
+ * --voltage-mv MV, --active-ua UA, --idle-ua UA, --ripple FRAC,
+ * --ripple-hz HZ, --noise-ua UA, --lag-ms MS, --seed N, --fault-window K. */
+int emu_parse_common(struct emu *e, int argc, char **argv, int i);
+/* Open the port (or make a pty and print its path), map the line. */
+int emu_setup(struct emu *e, const char *port, bool use_pty, const char *tsline,
+	      const char *truth_path);
+
+int emu_write_all(struct emu *e, const void *buf, size_t len);
+
+/* Instantaneous true current at t for a line level. */
+double emu_current(const struct emu_profile *p, int64_t t_ns, int level);
+/* True charge (A s) over [a, b] following the line's edges. */
+double emu_charge(struct emu *e, int64_t a_ns, int64_t b_ns);
+
+/* Read new edges from the shared line. */
+void emu_line_update(struct emu *e);
+/* True level of the line at t. */
+int emu_line_level(struct emu *e, int64_t t_ns);
+
+/* Time of sample k of the acquisition. */
+static inline int64_t emu_sample_ns(const struct emu *e, uint64_t k)
+{
+	return e->t_start_ns + (int64_t)((double)k * 1e9 / e->hz);
+}
+
+/* Samples due now (for times up to now - lag). */
+uint64_t emu_due(const struct emu *e);
+
+/* Gaussian noise, rms 1 (deterministic from --seed). */
+double emu_noise(struct emu *e);
+
+/* Call once per generated sample k (in order): updates the window count
+ * and writes the truth of a window that just closed.  Returns the true
+ * level at the sample's time. */
+int emu_track(struct emu *e, uint64_t k);
+
+/* In a window the faults apply to (the sample emu_track() last saw). */
+static inline bool emu_faulty(const struct emu *e)
+{
+	return e->window_rise_ns &&
+	       (e->fault_window == 0 || e->window == e->fault_window);
+}
+
+void emu_start(struct emu *e, double hz);
+void emu_stop(struct emu *e);
+
+/* Wait for input (timeout_ms) and return bytes read (0 none, < 0 gone). */
+int emu_read(struct emu *e, uint8_t *buf, size_t cap, int timeout_ms);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * End-to-end energy: `tinybench run --energy` on the sim board, whose
+ * runner drives the virtual timestamp line, with the emulated PPK2 and the
+ * emulated LPM01A (started by the harness, spoken to by the real drivers).
+ * The energy per inference stored for every trial must be within 0.5 % of
+ * the emulator's ground truth; every failure must be stored on the trial
+ * with its reason; `tinybench monitors` must identify an emulator.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char tmpdir[256], db[512], truth[512];
+
+static void setup(void)
+{
+	char emu[1024];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-e2e-energy-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(db, sizeof(db), "%s/results.db", tmpdir);
+	snprintf(truth, sizeof(truth), "%s/truth.json", tmpdir);
+	setenv("XDG_DATA_HOME", tmpdir, 1);
+	setenv("XDG_CONFIG_HOME", tmpdir, 1);
+	setenv("XDG_RUNTIME_DIR", tmpdir, 1);
+	snprintf(emu, sizeof(emu), "%s/power/emu", getenv("TB_BUILD_DIR"));
+	setenv("TINYBENCH_EMU_DIR", emu, 1);
+}
+
+static void teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(e2e_energy, .init = setup, .fini = teardown, .timeout = 120);
+
+struct result {
+	int status;
+	char out[65536];
+	char err[16384];
+};
+
+static void drain(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+}
+
+static void tb(struct result *res, const char *const *args)
+{
+	const char *cli = getenv("TB_CLI");
+	char *argv[64];
+	int out[2], err[2], n = 0, st;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	cr_assert_not_null(cli, "TB_CLI not set (run through meson test)");
+	argv[n++] = (char *)cli;
+	for (int i = 0; args[i]; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	cr_assert_eq(pipe(out), 0);
+	cr_assert_eq(pipe(err), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	posix_spawn_file_actions_addclose(&fa, err[0]);
+	cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, argv, environ), 0);
+	close(out[1]);
+	close(err[1]);
+	drain(out[0], res->out, sizeof(res->out));
+	drain(err[0], res->err, sizeof(res->err));
+	close(out[0]);
+	close(err[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+#define TB(res, ...) do { const char *a_[] = { __VA_ARGS__, NULL }; tb(res, a_); } while (0)
+
+/* ---- the database ------------------------------------------------------ */
+
+struct trial_row {
+	int idx;
+	char status[16];
+	char reason[512];
+	long long inferences, ticks, timer_hz;
+	double energy_uj, power_mw, window_ms, sample_hz;
+	long long samples, lost;
+	int has_energy;
+	double trace_hz;
+	int trace_bins;
+	double trace_mean_mw;
+};
+
+static char run_method[64];
+static char run_status[32];
+
+static int load_trials(struct trial_row *rows, int cap)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, "SELECT coalesce(energy_method, ''), status FROM runs "
+				       "ORDER BY id DESC LIMIT 1", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	snprintf(run_method, sizeof(run_method), "%s", sqlite3_column_text(st, 0));
+	snprintf(run_status, sizeof(run_status), "%s", sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	cr_assert_eq(sqlite3_prepare_v2(h,
+		"SELECT t.idx, t.status, coalesce(t.reason, ''), t.inferences, t.ticks, t.timer_hz, "
+		"t.energy_uj, t.power_mw, t.energy_window_ms, t.energy_sample_hz, "
+		"t.energy_samples, t.energy_lost_samples, p.bin_hz, length(p.mw) / 4, p.mw "
+		"FROM trials t LEFT JOIN power_traces p ON p.run_id = t.run_id AND p.idx = t.idx "
+		"WHERE t.run_id = (SELECT max(id) FROM runs) ORDER BY t.idx", -1, &st, NULL),
+		SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < cap) {
+		struct trial_row *r = &rows[n++];
+
+		memset(r, 0, sizeof(*r));
+		r->idx = sqlite3_column_int(st, 0);
+		snprintf(r->status, sizeof(r->status), "%s", sqlite3_column_text(st, 1));
+		snprintf(r->reason, sizeof(r->reason), "%s", sqlite3_column_text(st, 2));
+		r->inferences = sqlite3_column_int64(st, 3);
+		r->ticks = sqlite3_column_int64(st, 4);
+		r->timer_hz = sqlite3_column_int64(st, 5);
+		r->has_energy = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		r->energy_uj = sqlite3_column_double(st, 6);
+		r->power_mw = sqlite3_column_double(st, 7);
+		r->window_ms = sqlite3_column_double(st, 8);
+		r->sample_hz = sqlite3_column_double(st, 9);
+		r->samples = sqlite3_column_int64(st, 10);
+		r->lost = sqlite3_column_int64(st, 11);
+		r->trace_hz = sqlite3_column_double(st, 12);
+		r->trace_bins = sqlite3_column_int(st, 13);
+		if (r->trace_bins > 0) {
+			const float *mw = sqlite3_column_blob(st, 14);
+			double sum = 0;
+
+			for (int i = 0; i < r->trace_bins; i++)
+				sum += mw[i];
+			r->trace_mean_mw = sum / r->trace_bins;
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+/* The truth of the window that lasted duration_s: energy in uJ, or NaN. */
+static double truth_for(double duration_s)
+{
+	FILE *f = fopen(truth, "r");
+	char line[512];
+	double best = NAN, best_d = 1e9;
+
+	cr_assert_not_null(f, "the emulator wrote no ground truth (%s)", truth);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "\"duration_s\":"), *q = strstr(line, "\"energy_uj\":");
+		double d, e;
+
+		cr_assert(p && q, "truth line: %s", line);
+		d = strtod(p + 13, NULL);
+		e = strtod(q + 12, NULL);
+		if (fabs(d - duration_s) < best_d) {
+			best_d = fabs(d - duration_s);
+			best = e;
+		}
+	}
+	fclose(f);
+	return best_d < 1e-4 ? best : NAN;
+}
+
+/* Run with an emulated monitor; every trial within 0.5 % of the truth. */
+static void ground_truth(const char *monitor, const char *rate, const char *label)
+{
+	struct result res;
+	struct trial_row rows[8];
+	double worst = 0;
+	int n;
+
+	if (rate)
+		TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "3",
+		   "--min-time", "1", "--db", db, "--energy", monitor, "--energy-rate", rate,
+		   "--energy-arg", "--truth", "--energy-arg", truth, "-q");
+	else
+		TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "3",
+		   "--min-time", "1", "--db", db, "--energy", monitor,
+		   "--energy-arg", "--truth", "--energy-arg", truth, "-q");
+	cr_assert_eq(res.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", res.status, res.out,
+		     res.err);
+	cr_assert(strstr(res.out, "EMULATED instrument"), "%s", res.out);
+	cr_assert(strstr(res.out, "energy per inference (emulated"), "%s", res.out);
+	n = load_trials(rows, 8);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(run_status, "ok");
+	cr_assert(!strncmp(run_method, "emulated:", 9) && strstr(run_method, monitor), "%s",
+		  run_method);
+	for (int i = 0; i < n; i++) {
+		struct trial_row *r = &rows[i];
+		double d = (double)r->ticks / (double)r->timer_hz;
+		double t = truth_for(d), rel;
+
+		cr_assert_str_eq(r->status, "ok");
+		cr_assert(r->has_energy);
+		cr_assert(!isnan(t), "no ground-truth window of %.6f s", d);
+		rel = (r->energy_uj * (double)r->inferences - t) / t;
+		printf("e2e %s: trial %d: %lld inferences, %.4f uJ/inference x N = %.3f uJ, "
+		       "truth %.3f uJ: %+.4f %%\n", label, i + 1, r->inferences, r->energy_uj,
+		       r->energy_uj * (double)r->inferences, t, rel * 100);
+		if (fabs(rel) > worst)
+			worst = fabs(rel);
+		cr_assert(fabs(rel) < 0.005, "%s trial %d: %+.4f %% from the truth", label, i + 1,
+			  rel * 100);
+		cr_assert_eq(r->lost, 0);
+		cr_assert_float_eq(r->window_ms, d * 1e3, 3e3 / r->sample_hz);
+		cr_assert_float_eq(r->samples, r->window_ms * r->sample_hz / 1e3, 1.5);
+		cr_assert_float_eq(r->trace_hz, 1000.0, 1e-9);
+		cr_assert(abs(r->trace_bins - (int)ceil(r->window_ms)) <= 1, "%d bins for %.3f ms",
+			  r->trace_bins, r->window_ms);
+		cr_assert_float_eq(r->trace_mean_mw, r->power_mw, r->power_mw * 2e-3);
+	}
+	printf("e2e %s: worst error vs ground truth %.4f %%\n", label, worst * 100);
+}
+
+Test(e2e_energy, sim_with_emulated_ppk2_matches_ground_truth)
+{
+	ground_truth("ppk2", NULL, "ppk2 100 kS/s");
+}
+
+Test(e2e_energy, sim_with_emulated_lpm01a_matches_ground_truth)
+{
+	ground_truth("lpm01a", NULL, "lpm01a 5 kS/s ascii_dec energy");
+}
+
+Test(e2e_energy, sim_with_emulated_lpm01a_bin_hexa_matches_ground_truth)
+{
+	ground_truth("lpm01a", "50000", "lpm01a 50 kS/s bin_hexa current");
+}
+
+Test(e2e_energy, json_labels_and_board_default)
+{
+	struct result res;
+
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "1", "--min-time",
+	   "0.3", "--db", db, "--energy", "default", "--json");
+	cr_assert_eq(res.status, 0, "%s\n%s", res.out, res.err);
+	cr_assert(strstr(res.out, "\"method\": \"emulated:ppk2\""), "%s", res.out);
+	cr_assert(strstr(res.out, "\"kind\": \"emulated\""), "%s", res.out);
+	cr_assert(strstr(res.out, "\"energy_uj_per_inference\":"), "%s", res.out);
+	cr_assert(strstr(res.out, "\"energy_sample_hz\": 100000"), "%s", res.out);
+	/* without --energy: no energy anywhere */
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "1", "--min-time",
+	   "0.2", "--db", db, "--json");
+	cr_assert_eq(res.status, 0, "%s", res.err);
+	cr_assert_null(strstr(res.out, "\"energy\": {"), "%s", res.out);
+	cr_assert_null(strstr(res.out, "energy_uj_per_inference"), "%s", res.out);
+}
+
+/*
+ * A run whose first trial must fail with a reason.  The fault hits every
+ * window (--fault-window 0): a trial the session measures again (it came
+ * out shorter than --min-time) must not slip past it.  later_ok: the
+ * fault is one-shot by nature (an instrument that vanished is restarted
+ * without it), so the second trial succeeds.
+ */
+static void fails_with(const char *monitor, const char *fault, const char *phrase,
+		       int later_ok)
+{
+	struct result res;
+	struct trial_row rows[4];
+	int n;
+
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", later_ok ? "2" : "1",
+	   "--min-time", "0.3", "--attempts", "1", "--db", db, "--energy", monitor,
+	   "--energy-arg", "--fault", "--energy-arg", fault, "--energy-arg", "--fault-window",
+	   "--energy-arg", "0", "-q");
+	cr_assert_eq(res.status, 1, "exit %d\n%s\n%s", res.status, res.out, res.err);
+	n = load_trials(rows, 4);
+	cr_assert_eq(n, later_ok ? 2 : 1, "%s", res.err);
+	cr_assert_str_eq(rows[0].status, "failed");
+	cr_assert(strstr(rows[0].reason, phrase), "%s %s: '%s' not in the stored reason '%s'",
+		  monitor, fault, phrase, rows[0].reason);
+	cr_assert(!rows[0].has_energy);
+	printf("e2e %s --fault %s: trial 1 stored as failed: %s\n", monitor, fault, rows[0].reason);
+	if (later_ok) {
+		cr_assert_str_eq(rows[1].status, "ok", "%s", rows[1].reason);
+		cr_assert(rows[1].has_energy);
+	}
+}
+
+Test(e2e_energy, lost_samples_fail_the_trial)
+{
+	fails_with("ppk2", "drop=3000", "lost 3000 samples in the timed window", 0);
+}
+
+Test(e2e_energy, missing_edge_fails_the_trial)
+{
+	fails_with("ppk2", "miss-fall", "missing timestamp edge", 0);
+}
+
+Test(e2e_energy, extra_edge_fails_the_trial)
+{
+	fails_with("lpm01a", "extra-edge", "extra timestamp edge", 0);
+}
+
+Test(e2e_energy, error_reply_fails_the_trial)
+{
+	fails_with("lpm01a", "error-on=start", "refused 'start'", 1);
+}
+
+Test(e2e_energy, vanished_instrument_fails_the_trial_and_comes_back)
+{
+	fails_with("ppk2", "vanish", "went away during the acquisition", 1);
+}
+
+Test(e2e_energy, short_window_fails_the_trial)
+{
+	struct result res;
+	struct trial_row rows[4];
+
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "1", "--min-time",
+	   "0.02", "--attempts", "1", "--db", db, "--energy", "ppk2", "-q");
+	cr_assert_eq(res.status, 1, "%s\n%s", res.out, res.err);
+	cr_assert_eq(load_trials(rows, 4), 1);
+	cr_assert_str_eq(rows[0].status, "failed");
+	cr_assert(strstr(rows[0].reason, "shorter than the 100.0 ms minimum"), "%s", rows[0].reason);
+	/* a lower minimum accepts it */
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "1", "--min-time",
+	   "0.02", "--attempts", "1", "--db", db, "--energy", "ppk2", "--energy-min-window",
+	   "5", "-q");
+	cr_assert_eq(res.status, 0, "%s\n%s", res.out, res.err);
+}
+
+Test(e2e_energy, bad_options)
+{
+	struct result res;
+
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--db", db, "--energy", "nope");
+	cr_assert_eq(res.status, 3, "%s", res.err);
+	cr_assert(strstr(res.err, "unknown energy monitor 'nope'; known: ppk2, lpm01a"), "%s",
+		  res.err);
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--db", db, "--energy",
+	   "ppk2:/dev/ttyACM7");
+	cr_assert_eq(res.status, 2, "%s", res.err);
+	cr_assert(strstr(res.err, "no physical timestamp pin"), "%s", res.err);
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--db", db, "--energy-rate", "1000");
+	cr_assert_eq(res.status, 2, "%s", res.err);
+	TB(&res, "run", "--board", "sim", "--workload", "kws", "--db", db, "--energy", "lpm01a",
+	   "--energy-rate", "3000");
+	cr_assert_eq(res.status, 2, "%s", res.err);
+	cr_assert(strstr(res.err, "no 3000 Hz rate"), "%s", res.err);
+}
+
+/* Start an emulator on a pty of its own; its path is its first line. */
+static pid_t start_emulator(const char *name, char *pty, size_t len)
+{
+	char path[1024];
+	char *argv[] = { path, "--pty", NULL };
+	posix_spawn_file_actions_t fa;
+	int out[2];
+	pid_t pid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", getenv("TINYBENCH_EMU_DIR"), name);
+	cr_assert_eq(pipe(out), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	cr_assert_eq(posix_spawn(&pid, path, &fa, NULL, argv, environ), 0);
+	close(out[1]);
+	n = read(out[0], pty, len - 1);
+	cr_assert_gt(n, 0);
+	pty[n] = 0;
+	pty[strcspn(pty, "\n")] = 0;
+	close(out[0]);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+Test(e2e_energy, monitors_identifies_emulators)
+{
+	struct result res;
+	char pty[256], probe[300];
+	pid_t pid;
+
+	TB(&res, "monitors");
+	cr_assert_eq(res.status, 0, "%s", res.err);
+	pid = start_emulator("tinybench-emu-ppk2", pty, sizeof(pty));
+	snprintf(probe, sizeof(probe), "ppk2:%s", pty);
+	TB(&res, "monitors", "--probe", probe, "--json");
+	cr_assert_eq(res.status, 0, "%s\n%s", res.out, res.err);
+	cr_assert(strstr(res.out, "\"model\": \"Nordic Power Profiler Kit II\""), "%s", res.out);
+	cr_assert(strstr(res.out, "\"emulated\": true"), "%s", res.out);
+	/* the wrong driver does not identify it */
+	snprintf(probe, sizeof(probe), "lpm01a:%s", pty);
+	TB(&res, "monitors", "--probe", probe);
+	cr_assert_eq(res.status, 1, "%s\n%s", res.out, res.err);
+	cr_assert(strstr(res.out, "not identified"), "%s", res.out);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	pid = start_emulator("tinybench-emu-lpm01a", pty, sizeof(pty));
+	snprintf(probe, sizeof(probe), "lpm01a:%s", pty);
+	TB(&res, "monitors", "--probe", probe);
+	cr_assert_eq(res.status, 0, "%s\n%s", res.out, res.err);
+	cr_assert(strstr(res.out, "ST X-NUCLEO-LPM01A"), "%s", res.out);
+	cr_assert(strstr(res.out, "1.0.2-emulated"), "%s", res.out);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
