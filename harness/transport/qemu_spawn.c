@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,12 @@ static void __attribute__((noreturn)) child_exec(int logfd, char **argv)
 	int devnull;
 
 	setpgid(0, 0);
+	/* Die with the harness: a killed tinybench must not leave its
+	 * emulator or runner behind.  (The check after it covers a parent
+	 * that died before the prctl.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(127);
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,12 @@ static void __attribute__((noreturn)) child_exec(int slave, int errfd,
 	int e;
 
 	setpgid(0, 0);
+	/* Die with the harness: a killed tinybench must not leave its
+	 * emulator or runner behind.  (The check after it covers a parent
+	 * that died before the prctl.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(127);
 	reset_signals();
 	/* Move both fds above 2 first, in case the host had 0-2 closed. */
 	slave = fcntl(slave, F_DUPFD_CLOEXEC, 3);
