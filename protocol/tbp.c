@@ -30,9 +30,7 @@ uint32_t tbp_crc32(uint32_t crc, const void *data, size_t len)
 }
 
 /* ----------------------------------------------------------------------
- * COBS.  The encoder is incremental so that a frame can be encoded from
- * its three parts (header, payload, CRC) without first copying them into
- * one buffer.
+ * COBS of a buffer (frames are encoded in one pass by tbp_frame_write()).
  */
 struct cobs_enc {
 	uint8_t *out;
@@ -153,33 +151,99 @@ static uint32_t get_le32(const uint8_t *p)
 	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-size_t tbp_frame_encode(uint8_t type, uint16_t seq, const void *payload,
-			size_t len, uint8_t *out, size_t cap)
+/* Wire bytes of a frame being written: staged in buf, handed to put()
+ * whenever buf is full (no put(): buf is the whole output). */
+struct frame_out {
+	uint8_t *buf;
+	size_t cap;
+	size_t pos;
+	size_t total;
+	int (*put)(void *ctx, const uint8_t *p, size_t n);
+	void *ctx;
+	int ok;
+};
+
+static void out_byte(struct frame_out *o, uint8_t b)
 {
-	uint8_t hdr[TBP_HDR_SIZE], crcb[TBP_CRC_SIZE];
-	struct cobs_enc e;
-	uint32_t crc;
-	size_t n;
+	if (!o->ok)
+		return;
+	if (o->pos == o->cap) {
+		if (!o->put || o->put(o->ctx, o->buf, o->pos) < 0) {
+			o->ok = 0;
+			return;
+		}
+		o->pos = 0;
+	}
+	o->buf[o->pos++] = b;
+	o->total++;
+}
+
+/* Byte i of the frame header | payload | crc, the header and the CRC
+ * being ends[0..5] and ends[6..9].  Called from two places, kept out of
+ * line: 36 bytes less on a Cortex-M. */
+#if defined(__GNUC__)
+#define TBP_NOINLINE __attribute__((noinline))
+#else
+#define TBP_NOINLINE
+#endif
+TBP_NOINLINE static uint8_t frame_byte(const uint8_t *ends,
+				       const uint8_t *payload, size_t len,
+				       size_t i)
+{
+	if (i < TBP_HDR_SIZE)
+		return ends[i];
+	i -= TBP_HDR_SIZE;
+	return i < len ? payload[i] : ends[TBP_HDR_SIZE + i - len];
+}
+
+/* COBS in one pass over the frame, looking ahead for each block's length
+ * instead of going back to patch its code byte, so that no byte needs to
+ * be kept once written: the same bytes as tbp_cobs_encode() of the whole
+ * frame (a block of 254 data bytes is followed by a new block even at the
+ * end, as there). */
+size_t tbp_frame_write(uint8_t type, uint16_t seq, const void *payload,
+		       size_t len, uint8_t *buf, size_t cap,
+		       int (*put)(void *ctx, const uint8_t *p, size_t n),
+		       void *ctx)
+{
+	uint8_t ends[TBP_FRAME_OVERHEAD];
+	struct frame_out o = { buf, cap, 0, 0, put, ctx, cap > 0 };
+	size_t n = len + TBP_FRAME_OVERHEAD, i = 0, j;
+	int full;
 
 	if (len > TBP_MAX_PAYLOAD || (len && !payload))
 		return 0;
-	hdr[0] = TBP_VERSION;
-	hdr[1] = type;
-	put_le16(hdr + 2, seq);
-	put_le16(hdr + 4, (uint16_t)len);
-	crc = tbp_crc32(0, hdr, sizeof(hdr));
-	crc = tbp_crc32(crc, payload, len);
-	put_le32(crcb, crc);
+	ends[0] = TBP_VERSION;
+	ends[1] = type;
+	put_le16(ends + 2, seq);
+	put_le16(ends + 4, (uint16_t)len);
+	put_le32(ends + TBP_HDR_SIZE,
+		 tbp_crc32(tbp_crc32(0, ends, TBP_HDR_SIZE), payload, len));
+	for (;;) {
+		/* One block: up to 254 non-zero bytes, its code byte first. */
+		for (j = i; j < n && j - i < 254 &&
+		     frame_byte(ends, payload, len, j); j++)
+			;
+		out_byte(&o, (uint8_t)(j - i + 1));
+		full = j - i == 254;
+		for (; i < j; i++)
+			out_byte(&o, frame_byte(ends, payload, len, i));
+		if (full)
+			continue;       /* no zero to skip */
+		if (j == n)
+			break;
+		i = j + 1;              /* the zero the block stands for */
+	}
+	out_byte(&o, 0x00);
+	if (o.ok && put && o.pos && put(ctx, buf, o.pos) < 0)
+		o.ok = 0;
+	return o.ok ? o.total : 0;
+}
 
-	cobs_enc_start(&e, out, cap);
-	cobs_enc_put(&e, hdr, sizeof(hdr));
-	cobs_enc_put(&e, payload, len);
-	cobs_enc_put(&e, crcb, sizeof(crcb));
-	n = cobs_enc_finish(&e);
-	if (!n || n + 1 > cap)
-		return 0;
-	out[n] = 0x00;
-	return n + 1;
+size_t tbp_frame_encode(uint8_t type, uint16_t seq, const void *payload,
+			size_t len, uint8_t *out, size_t cap)
+{
+	return tbp_frame_write(type, seq, payload, len, out, cap, NULL, NULL);
 }
 
 void tbp_decoder_init(struct tbp_decoder *d, uint8_t *buf, size_t cap)
@@ -294,38 +358,35 @@ static uint8_t *writer_take(struct tbp_writer *w, size_t n)
 	return p;
 }
 
+/* n bytes of v, little-endian: one routine for every width keeps a
+ * device's copy of the protocol small. */
+static void put_le(struct tbp_writer *w, uint32_t v, size_t n)
+{
+	uint8_t *p = writer_take(w, n);
+
+	for (size_t i = 0; p && i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
 void tbp_put_u8(struct tbp_writer *w, uint8_t v)
 {
-	uint8_t *p = writer_take(w, 1);
-
-	if (p)
-		p[0] = v;
+	put_le(w, v, 1);
 }
 
 void tbp_put_u16(struct tbp_writer *w, uint16_t v)
 {
-	uint8_t *p = writer_take(w, 2);
-
-	if (p)
-		put_le16(p, v);
+	put_le(w, v, 2);
 }
 
 void tbp_put_u32(struct tbp_writer *w, uint32_t v)
 {
-	uint8_t *p = writer_take(w, 4);
-
-	if (p)
-		put_le32(p, v);
+	put_le(w, v, 4);
 }
 
 void tbp_put_u64(struct tbp_writer *w, uint64_t v)
 {
-	uint8_t *p = writer_take(w, 8);
-
-	if (p) {
-		put_le32(p, (uint32_t)v);
-		put_le32(p + 4, (uint32_t)(v >> 32));
-	}
+	put_le(w, (uint32_t)v, 4);
+	put_le(w, (uint32_t)(v >> 32), 4);
 }
 
 void tbp_put_bytes(struct tbp_writer *w, const void *src, size_t n)
@@ -369,32 +430,36 @@ const uint8_t *tbp_get_bytes(struct tbp_reader *r, size_t n)
 	return p;
 }
 
+static uint32_t get_le(struct tbp_reader *r, size_t n)
+{
+	const uint8_t *p = tbp_get_bytes(r, n);
+	uint32_t v = 0;
+
+	while (p && n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
 uint8_t tbp_get_u8(struct tbp_reader *r)
 {
-	const uint8_t *p = tbp_get_bytes(r, 1);
-
-	return p ? p[0] : 0;
+	return (uint8_t)get_le(r, 1);
 }
 
 uint16_t tbp_get_u16(struct tbp_reader *r)
 {
-	const uint8_t *p = tbp_get_bytes(r, 2);
-
-	return p ? get_le16(p) : 0;
+	return (uint16_t)get_le(r, 2);
 }
 
 uint32_t tbp_get_u32(struct tbp_reader *r)
 {
-	const uint8_t *p = tbp_get_bytes(r, 4);
-
-	return p ? get_le32(p) : 0;
+	return get_le(r, 4);
 }
 
 uint64_t tbp_get_u64(struct tbp_reader *r)
 {
-	const uint8_t *p = tbp_get_bytes(r, 8);
+	uint64_t lo = get_le(r, 4);
 
-	return p ? (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32) : 0;
+	return lo | (uint64_t)get_le(r, 4) << 32;
 }
 
 void tbp_get_str(struct tbp_reader *r, char *dst, size_t max)
@@ -429,70 +494,185 @@ int tbp_reader_done(const struct tbp_reader *r)
 }
 
 /* ----------------------------------------------------------------------
- * Messages
+ * Messages.  Encoders walk a table of each message's fields, (kind,
+ * offset in its struct) pairs, with one writer: a device's copy of the
+ * protocol holds two bytes per field of the replies it writes instead of a
+ * call per field.  Decoders read field by field and check what they read;
+ * the round-trip tests hold the two to the same layout.
  */
-static size_t writer_result(const struct tbp_writer *w)
+#define F_END   0x00
+#define F_U8    0x01
+#define F_U16   0x02
+#define F_U32   0x04
+#define F_U64   0x08
+#define F_BYTES 0x40    /* | n: n raw bytes (n < 64) */
+#define F_STR   0x80    /* | max: a str of at most max chars (max < 128) */
+#define F(kind, type, member) (kind), offsetof(type, member)
+
+_Static_assert(offsetof(struct tbp_hello_rsp, n_workloads) < 256 &&
+	       offsetof(struct tbp_workload_info, model_hash) < 256 &&
+	       offsetof(struct tbp_infer_rsp, output_len) < 256 &&
+	       offsetof(struct tbp_error, message) < 256,
+	       "field offsets must fit the tables' bytes");
+_Static_assert(TBP_STR_ERROR < 128 && TBP_HASH_SIZE < 64,
+	       "string and byte lengths must fit the tables' kinds");
+
+static const uint8_t hello_fields[] = {
+	F(F_U16, struct tbp_hello, proto_version), F_END
+};
+static const uint8_t hello_rsp_fields[] = {
+	F(F_U16, struct tbp_hello_rsp, proto_version),
+	F(F_U8, struct tbp_hello_rsp, flags),
+	F(F_U8, struct tbp_hello_rsp, window),
+	F(F_U16, struct tbp_hello_rsp, max_payload),
+	F(F_U32, struct tbp_hello_rsp, clock_hz),
+	F(F_U32, struct tbp_hello_rsp, timer_hz),
+	F(F_U32, struct tbp_hello_rsp, max_input),
+	F(F_U32, struct tbp_hello_rsp, stack_size),
+	F(F_U32, struct tbp_hello_rsp, arena_size),
+	F(F_STR | TBP_STR_BOARD, struct tbp_hello_rsp, board),
+	F(F_STR | TBP_STR_CPU, struct tbp_hello_rsp, cpu),
+	F(F_STR | TBP_STR_VERSION, struct tbp_hello_rsp, runner_version),
+	F(F_STR | TBP_STR_BUILD, struct tbp_hello_rsp, build_id),
+	F(F_U8, struct tbp_hello_rsp, n_workloads),
+	F_END
+};
+static const uint8_t workload_fields[] = {
+	F(F_U8, struct tbp_workload_info, id),
+	F(F_STR | TBP_STR_WL_NAME, struct tbp_workload_info, name),
+	F(F_U8, struct tbp_workload_info, input_dtype),
+	F(F_U8, struct tbp_workload_info, output_dtype),
+	F(F_U32, struct tbp_workload_info, input_size),
+	F(F_U32, struct tbp_workload_info, output_size),
+	F(F_U32, struct tbp_workload_info, arena_size),
+	F(F_BYTES | TBP_HASH_SIZE, struct tbp_workload_info, model_hash),
+	F_END
+};
+static const uint8_t load_begin_fields[] = {
+	F(F_U32, struct tbp_load_begin, total),
+	F(F_U32, struct tbp_load_begin, crc),
+	F_END
+};
+/* followed by the data: the rest of the payload */
+static const uint8_t load_chunk_fields[] = {
+	F(F_U32, struct tbp_load_chunk, offset),
+	F(F_U8, struct tbp_load_chunk, flags),
+	F_END
+};
+static const uint8_t load_ack_fields[] = {
+	F(F_U32, struct tbp_load_ack, next_offset),
+	F(F_U8, struct tbp_load_ack, status),
+	F_END
+};
+static const uint8_t infer_fields[] = {
+	F(F_U8, struct tbp_infer, workload_id),
+	F(F_U8, struct tbp_infer, flags),
+	F(F_U32, struct tbp_infer, count),
+	F(F_U32, struct tbp_infer, warmups),
+	F_END
+};
+/* followed by output_len bytes of output */
+static const uint8_t infer_rsp_fields[] = {
+	F(F_U8, struct tbp_infer_rsp, workload_id),
+	F(F_U32, struct tbp_infer_rsp, count),
+	F(F_U64, struct tbp_infer_rsp, total_ticks),
+	F(F_U64, struct tbp_infer_rsp, min_ticks),
+	F(F_U64, struct tbp_infer_rsp, max_ticks),
+	F(F_U32, struct tbp_infer_rsp, stack_used),
+	F(F_U32, struct tbp_infer_rsp, stack_size),
+	F(F_U32, struct tbp_infer_rsp, arena_used),
+	F(F_U32, struct tbp_infer_rsp, arena_size),
+	F(F_U32, struct tbp_infer_rsp, input_crc),
+	F(F_U16, struct tbp_infer_rsp, output_len),
+	F_END
+};
+static const uint8_t error_fields[] = {
+	F(F_U16, struct tbp_error, code),
+	F(F_U32, struct tbp_error, detail),
+	F(F_STR | TBP_STR_ERROR, struct tbp_error, message),
+	F_END
+};
+
+static void put_fields(struct tbp_writer *w, const void *m, const uint8_t *f)
 {
-	return w->ok ? w->pos : 0;
+	for (; *f; f += 2) {
+		const uint8_t *p = (const uint8_t *)m + f[1];
+
+		if (*f & F_STR)
+			tbp_put_str(w, (const char *)p, *f & 0x7F);
+		else if (*f & F_BYTES)
+			tbp_put_bytes(w, p, *f & 0x3F);
+		else if (*f == F_U8)
+			put_le(w, *p, 1);
+		else if (*f == F_U16)
+			put_le(w, *(const uint16_t *)p, 2);
+		else if (*f == F_U32)
+			put_le(w, *(const uint32_t *)p, 4);
+		else
+			tbp_put_u64(w, *(const uint64_t *)p);
+	}
 }
 
-static int reader_result(const struct tbp_reader *r)
-{
-	return tbp_reader_done(r) ? 0 : -1;
-}
-
-size_t tbp_hello_encode(const struct tbp_hello *m, uint8_t *buf, size_t cap)
+/* A whole message: the fields, then n bytes (0 for most). */
+static size_t encode(const void *m, const uint8_t *f, const void *data,
+		     size_t n, uint8_t *buf, size_t cap)
 {
 	struct tbp_writer w;
 
 	tbp_writer_init(&w, buf, cap);
-	tbp_put_u16(&w, m->proto_version);
-	return writer_result(&w);
+	put_fields(&w, m, f);
+	tbp_put_bytes(&w, data, n);
+	return w.ok ? w.pos : 0;
 }
 
+size_t tbp_hello_encode(const struct tbp_hello *m, uint8_t *buf, size_t cap)
+{
+	return encode(m, hello_fields, NULL, 0, buf, cap);
+}
+
+/* The requests a device decodes have a fixed layout: their decoders check
+ * the length and read each field at its offset. */
 int tbp_hello_decode(const uint8_t *p, size_t len, struct tbp_hello *m)
 {
-	struct tbp_reader r;
-
-	tbp_reader_init(&r, p, len);
-	m->proto_version = tbp_get_u16(&r);
-	return reader_result(&r);
+	if (len != 2)
+		return -1;
+	m->proto_version = get_le16(p);
+	return 0;
 }
 
 void tbp_hello_rsp_begin(struct tbp_writer *w, const struct tbp_hello_rsp *m)
 {
-	tbp_put_u16(w, m->proto_version);
-	tbp_put_u8(w, m->flags);
-	tbp_put_u8(w, m->window);
-	tbp_put_u16(w, m->max_payload);
-	tbp_put_u32(w, m->clock_hz);
-	tbp_put_u32(w, m->timer_hz);
-	tbp_put_u32(w, m->max_input);
-	tbp_put_u32(w, m->stack_size);
-	tbp_put_u32(w, m->arena_size);
-	tbp_put_str(w, m->board, TBP_STR_BOARD);
-	tbp_put_str(w, m->cpu, TBP_STR_CPU);
-	tbp_put_str(w, m->runner_version, TBP_STR_VERSION);
-	tbp_put_str(w, m->build_id, TBP_STR_BUILD);
-	tbp_put_u8(w, m->n_workloads);
+	put_fields(w, m, hello_rsp_fields);
+}
+
+/* One table serves both structs: the head's members sit at the offsets
+ * they have in struct tbp_hello_rsp. */
+#define SAME_OFFSET(mb) \
+	offsetof(struct tbp_hello_rsp_head, mb) == offsetof(struct tbp_hello_rsp, mb)
+_Static_assert(SAME_OFFSET(proto_version) && SAME_OFFSET(flags) &&
+	       SAME_OFFSET(window) && SAME_OFFSET(max_payload) &&
+	       SAME_OFFSET(clock_hz) && SAME_OFFSET(timer_hz) &&
+	       SAME_OFFSET(max_input) && SAME_OFFSET(stack_size) &&
+	       SAME_OFFSET(arena_size) && SAME_OFFSET(board) && SAME_OFFSET(cpu) &&
+	       SAME_OFFSET(runner_version) && SAME_OFFSET(build_id) &&
+	       SAME_OFFSET(n_workloads),
+	       "struct tbp_hello_rsp_head must match struct tbp_hello_rsp");
+
+void tbp_hello_rsp_begin_head(struct tbp_writer *w,
+			      const struct tbp_hello_rsp_head *m)
+{
+	put_fields(w, m, hello_rsp_fields);
 }
 
 void tbp_hello_rsp_add_workload(struct tbp_writer *w,
 				const struct tbp_workload_info *wl)
 {
-	tbp_put_u8(w, wl->id);
-	tbp_put_str(w, wl->name, TBP_STR_WL_NAME);
-	tbp_put_u8(w, wl->input_dtype);
-	tbp_put_u8(w, wl->output_dtype);
-	tbp_put_u32(w, wl->input_size);
-	tbp_put_u32(w, wl->output_size);
-	tbp_put_u32(w, wl->arena_size);
-	tbp_put_bytes(w, wl->model_hash, TBP_HASH_SIZE);
+	put_fields(w, wl, workload_fields);
 }
 
 size_t tbp_hello_rsp_finish(struct tbp_writer *w)
 {
-	return writer_result(w);
+	return w->ok ? w->pos : 0;
 }
 
 int tbp_hello_rsp_decode(const uint8_t *p, size_t len, struct tbp_hello_rsp *m)
@@ -536,62 +716,43 @@ int tbp_hello_rsp_decode(const uint8_t *p, size_t len, struct tbp_hello_rsp *m)
 	if (r.ok && (m->timer_hz == 0 || m->max_payload < TBP_CHUNK_HDR + 1 ||
 		     m->window == 0))
 		return -1;
-	return reader_result(&r);
+	return tbp_reader_done(&r) ? 0 : -1;
 }
 
 size_t tbp_load_begin_encode(const struct tbp_load_begin *m, uint8_t *buf, size_t cap)
 {
-	struct tbp_writer w;
-
-	tbp_writer_init(&w, buf, cap);
-	tbp_put_u32(&w, m->total);
-	tbp_put_u32(&w, m->crc);
-	return writer_result(&w);
+	return encode(m, load_begin_fields, NULL, 0, buf, cap);
 }
 
 int tbp_load_begin_decode(const uint8_t *p, size_t len, struct tbp_load_begin *m)
 {
-	struct tbp_reader r;
-
-	tbp_reader_init(&r, p, len);
-	m->total = tbp_get_u32(&r);
-	m->crc = tbp_get_u32(&r);
-	return reader_result(&r);
+	if (len != 8)
+		return -1;
+	m->total = get_le32(p);
+	m->crc = get_le32(p + 4);
+	return 0;
 }
 
 size_t tbp_load_chunk_encode(const struct tbp_load_chunk *m, uint8_t *buf, size_t cap)
 {
-	struct tbp_writer w;
-
-	tbp_writer_init(&w, buf, cap);
-	tbp_put_u32(&w, m->offset);
-	tbp_put_u8(&w, m->flags);
-	tbp_put_bytes(&w, m->data, m->len);
-	return writer_result(&w);
+	return encode(m, load_chunk_fields, m->data, m->len, buf, cap);
 }
 
 int tbp_load_chunk_decode(const uint8_t *p, size_t len, struct tbp_load_chunk *m)
 {
-	struct tbp_reader r;
-
-	tbp_reader_init(&r, p, len);
-	m->offset = tbp_get_u32(&r);
-	m->flags = tbp_get_u8(&r);
-	if (!r.ok || len - r.pos == 0 || len - r.pos > 0xFFFF)
+	/* The data is the rest of the payload: 1..65535 bytes. */
+	if (len <= TBP_CHUNK_HDR || len - TBP_CHUNK_HDR > 0xFFFF)
 		return -1;
-	m->len = (uint16_t)(len - r.pos);
-	m->data = tbp_get_bytes(&r, m->len);
-	return reader_result(&r);
+	m->len = (uint16_t)(len - TBP_CHUNK_HDR);
+	m->data = p + TBP_CHUNK_HDR;
+	m->offset = get_le32(p);
+	m->flags = p[4];
+	return 0;
 }
 
 size_t tbp_load_ack_encode(const struct tbp_load_ack *m, uint8_t *buf, size_t cap)
 {
-	struct tbp_writer w;
-
-	tbp_writer_init(&w, buf, cap);
-	tbp_put_u32(&w, m->next_offset);
-	tbp_put_u8(&w, m->status);
-	return writer_result(&w);
+	return encode(m, load_ack_fields, NULL, 0, buf, cap);
 }
 
 int tbp_load_ack_decode(const uint8_t *p, size_t len, struct tbp_load_ack *m)
@@ -603,51 +764,28 @@ int tbp_load_ack_decode(const uint8_t *p, size_t len, struct tbp_load_ack *m)
 	m->status = tbp_get_u8(&r);
 	if (m->status > TBP_LOAD_DONE)
 		return -1;
-	return reader_result(&r);
+	return tbp_reader_done(&r) ? 0 : -1;
 }
 
 size_t tbp_infer_encode(const struct tbp_infer *m, uint8_t *buf, size_t cap)
 {
-	struct tbp_writer w;
-
-	tbp_writer_init(&w, buf, cap);
-	tbp_put_u8(&w, m->workload_id);
-	tbp_put_u8(&w, m->flags);
-	tbp_put_u32(&w, m->count);
-	tbp_put_u32(&w, m->warmups);
-	return writer_result(&w);
+	return encode(m, infer_fields, NULL, 0, buf, cap);
 }
 
 int tbp_infer_decode(const uint8_t *p, size_t len, struct tbp_infer *m)
 {
-	struct tbp_reader r;
-
-	tbp_reader_init(&r, p, len);
-	m->workload_id = tbp_get_u8(&r);
-	m->flags = tbp_get_u8(&r);
-	m->count = tbp_get_u32(&r);
-	m->warmups = tbp_get_u32(&r);
-	return reader_result(&r);
+	if (len != 10)
+		return -1;
+	m->workload_id = p[0];
+	m->flags = p[1];
+	m->count = get_le32(p + 2);
+	m->warmups = get_le32(p + 6);
+	return 0;
 }
 
 size_t tbp_infer_rsp_encode(const struct tbp_infer_rsp *m, uint8_t *buf, size_t cap)
 {
-	struct tbp_writer w;
-
-	tbp_writer_init(&w, buf, cap);
-	tbp_put_u8(&w, m->workload_id);
-	tbp_put_u32(&w, m->count);
-	tbp_put_u64(&w, m->total_ticks);
-	tbp_put_u64(&w, m->min_ticks);
-	tbp_put_u64(&w, m->max_ticks);
-	tbp_put_u32(&w, m->stack_used);
-	tbp_put_u32(&w, m->stack_size);
-	tbp_put_u32(&w, m->arena_used);
-	tbp_put_u32(&w, m->arena_size);
-	tbp_put_u32(&w, m->input_crc);
-	tbp_put_u16(&w, m->output_len);
-	tbp_put_bytes(&w, m->output, m->output_len);
-	return writer_result(&w);
+	return encode(m, infer_rsp_fields, m->output, m->output_len, buf, cap);
 }
 
 int tbp_infer_rsp_decode(const uint8_t *p, size_t len, struct tbp_infer_rsp *m)
@@ -674,18 +812,12 @@ int tbp_infer_rsp_decode(const uint8_t *p, size_t len, struct tbp_infer_rsp *m)
 	    m->arena_used > m->arena_size || m->min_ticks > m->max_ticks ||
 	    (m->max_ticks && m->max_ticks > m->total_ticks))
 		return -1;
-	return reader_result(&r);
+	return tbp_reader_done(&r) ? 0 : -1;
 }
 
 size_t tbp_error_encode(const struct tbp_error *m, uint8_t *buf, size_t cap)
 {
-	struct tbp_writer w;
-
-	tbp_writer_init(&w, buf, cap);
-	tbp_put_u16(&w, m->code);
-	tbp_put_u32(&w, m->detail);
-	tbp_put_str(&w, m->message, TBP_STR_ERROR);
-	return writer_result(&w);
+	return encode(m, error_fields, NULL, 0, buf, cap);
 }
 
 int tbp_error_decode(const uint8_t *p, size_t len, struct tbp_error *m)
@@ -696,7 +828,7 @@ int tbp_error_decode(const uint8_t *p, size_t len, struct tbp_error *m)
 	m->code = tbp_get_u16(&r);
 	m->detail = tbp_get_u32(&r);
 	tbp_get_str(&r, m->message, TBP_STR_ERROR);
-	return reader_result(&r);
+	return tbp_reader_done(&r) ? 0 : -1;
 }
 
 const char *tbp_type_name(uint8_t type)

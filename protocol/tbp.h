@@ -89,6 +89,10 @@ enum tbp_load_status {
 #define TBP_CAP_TIMESTAMP_PIN   0x01u /* drives a timestamp GPIO around the window */
 #define TBP_CAP_PER_INFERENCE   0x02u /* supports TBP_INFER_PER_INFERENCE */
 #define TBP_CAP_TICKS_ARE_INSNS 0x04u /* timer counts instructions (emulator) */
+/* The port keeps receiving while an INFER runs (an interrupt- or DMA-fed
+ * buffer, a pty): the host may send the next upload right behind an INFER
+ * (docs/PROTOCOL.md, "Pipelined uploads"). */
+#define TBP_CAP_RX_BUFFERED     0x08u
 
 /* Limits of decoded strings (bytes, excluding the terminator) and lists. */
 #define TBP_STR_BOARD      32
@@ -136,6 +140,17 @@ struct tbp_frame {
  * (use TBP_WIRE_MAX(len)) or len > TBP_MAX_PAYLOAD. */
 size_t tbp_frame_encode(uint8_t type, uint16_t seq, const void *payload,
 			size_t len, uint8_t *out, size_t cap);
+
+/* The same wire bytes, written without room for the whole frame (a device
+ * with little RAM): they are staged in buf (cap >= 1 bytes) and handed to
+ * put(ctx, buf, n) each time buf is full and once at the end; put()
+ * returns < 0 to give up.  Returns the number of wire bytes, 0 if len >
+ * TBP_MAX_PAYLOAD or put() failed.  With put NULL this is
+ * tbp_frame_encode() (0 when the frame does not fit buf). */
+size_t tbp_frame_write(uint8_t type, uint16_t seq, const void *payload,
+		       size_t len, uint8_t *buf, size_t cap,
+		       int (*put)(void *ctx, const uint8_t *p, size_t n),
+		       void *ctx);
 
 /* Why a received frame was dropped. */
 enum tbp_drop {
@@ -264,6 +279,27 @@ struct tbp_hello_rsp {
 	struct tbp_workload_info workloads[TBP_MAX_WORKLOADS];
 };
 
+/* The fixed part of HELLO_RSP alone (everything before the workload list):
+ * what a device fills in for tbp_hello_rsp_begin_head(), without the
+ * room of the whole list on its stack.  The same members in the same order
+ * as struct tbp_hello_rsp (tbp.c checks every offset). */
+struct tbp_hello_rsp_head {
+	uint16_t proto_version;
+	uint8_t flags;
+	uint8_t window;
+	uint16_t max_payload;
+	uint32_t clock_hz;
+	uint32_t timer_hz;
+	uint32_t max_input;
+	uint32_t stack_size;
+	uint32_t arena_size;
+	char board[TBP_STR_BOARD + 1];
+	char cpu[TBP_STR_CPU + 1];
+	char runner_version[TBP_STR_VERSION + 1];
+	char build_id[TBP_STR_BUILD + 1];
+	uint8_t n_workloads;
+};
+
 struct tbp_load_begin {
 	uint32_t total;          /* bytes that follow */
 	uint32_t crc;            /* tbp_crc32(0, data, total) */
@@ -319,6 +355,9 @@ int tbp_hello_decode(const uint8_t *p, size_t len, struct tbp_hello *m);
  * it did not fit.  The decoder rejects a count that disagrees with the
  * payload. */
 void tbp_hello_rsp_begin(struct tbp_writer *w, const struct tbp_hello_rsp *m);
+/* The same from the fixed part alone (a device's way). */
+void tbp_hello_rsp_begin_head(struct tbp_writer *w,
+			      const struct tbp_hello_rsp_head *m);
 void tbp_hello_rsp_add_workload(struct tbp_writer *w,
 				const struct tbp_workload_info *wl);
 size_t tbp_hello_rsp_finish(struct tbp_writer *w);

@@ -3,6 +3,7 @@
  * timed inference and memory high-water marks.  See tbr.h.
  */
 #include "tbr.h"
+#include "tbr_priv.h"
 
 #include <string.h>
 
@@ -18,8 +19,7 @@ int tbr_init(struct tbr *r, const struct tbr_config *cfg,
 	if (!cfg->input || !cfg->arena || !cfg->output || !cfg->rx ||
 	    !cfg->payload || !cfg->tx || !cfg->workloads || !cfg->timer_hz)
 		return -1;
-	if (cfg->rx_cap < TBP_WIRE_MAX(TBP_CHUNK_HDR + 1) ||
-	    cfg->tx_cap < TBP_WIRE_MAX(cfg->payload_cap) ||
+	if (cfg->rx_cap < TBP_WIRE_MAX(TBP_CHUNK_HDR + 1) || !cfg->tx_cap ||
 	    cfg->payload_cap < 64)
 		return -1;
 	r->cfg = *cfg;
@@ -33,46 +33,69 @@ int tbr_init(struct tbr *r, const struct tbr_config *cfg,
 	for (unsigned i = 0; cfg->workloads[i]; i++)
 		if (cfg->workloads[i]->prepare)
 			cfg->workloads[i]->prepare(cfg->workloads[i]);
+	if (cfg->protocol != TBR_PROTOCOL_TINYBENCH) {
+#if TBR_EEMBC
+		if (tbr_eembc_init(r) < 0)
+			return -1;
+#else
+		return -1; /* EEMBC is not compiled in (runner_eembc) */
+#endif
+	}
 	return 0;
 }
 
 uint16_t tbr_max_payload(const struct tbr *r)
 {
-	/* Invert TBP_WIRE_MAX: the frame must fit the decoder buffer after
-	 * COBS.  Conservative: subtract the worst-case COBS overhead. */
+	/* Invert TBP_WIRE_MAX: the largest p whose frame, COBS-encoded with
+	 * its delimiter, fits the decoder buffer (frame bytes m with
+	 * m + m / 254 <= rx_cap - 2; rx_cap >= TBP_WIRE_MAX(6), tbr_init). */
 	size_t cap = r->cfg.rx_cap;
-	size_t p = cap - 1 - cap / 254 - 1 - TBP_FRAME_OVERHEAD;
+	size_t p = cap - 2 - (cap - 1) / 255 - TBP_FRAME_OVERHEAD;
 
-	if (p > TBP_MAX_PAYLOAD)
-		p = TBP_MAX_PAYLOAD;
-	while (p > 0 && TBP_WIRE_MAX(p) > cap)
-		p--;
-	return (uint16_t)p;
+	return (uint16_t)(p > TBP_MAX_PAYLOAD ? TBP_MAX_PAYLOAD : p);
 }
 
 /* ----------------------------------------------------------------------
  * Replies
  */
-static int send(struct tbr *r, uint8_t type, uint16_t seq, size_t len)
+static int port_put(void *ctx, const uint8_t *p, size_t n)
 {
-	size_t n = tbp_frame_encode(type, seq, r->cfg.payload, len,
-				    r->cfg.tx, r->cfg.tx_cap);
+	const struct tbr_port *port = ((struct tbr *)ctx)->port;
 
-	if (!n)
-		return -1;
-	r->stats.replies++;
-	return r->port->write(r->port->ctx, r->cfg.tx, n) < 0 ? -1 : 0;
+	return port->write(port->ctx, p, n);
 }
 
+/* The reply goes to the port in pieces of up to tx_cap bytes: one write
+ * when tx holds the whole frame. */
+static int send(struct tbr *r, uint8_t type, uint16_t seq, size_t len)
+{
+	if (!tbp_frame_write(type, seq, r->cfg.payload, len, r->cfg.tx,
+			     r->cfg.tx_cap, port_put, r))
+		return -1;
+	r->stats.replies++;
+	return 0;
+}
+
+static void copy_str(char *dst, const char *src, size_t max)
+{
+	size_t i;
+
+	for (i = 0; src && src[i] && i < max; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+/* The message says what the code and the detail do not (the host prints
+ * the code's name, tbp_error_name()): NULL for most errors, which keeps
+ * their text out of a device's flash. */
 static int send_error(struct tbr *r, uint16_t seq, uint16_t code,
 		      uint32_t detail, const char *msg)
 {
-	struct tbp_error e = { .code = code, .detail = detail };
-	size_t i;
+	struct tbp_error e;
 
-	for (i = 0; msg && msg[i] && i < TBP_STR_ERROR; i++)
-		e.message[i] = msg[i];
-	e.message[i] = '\0';
+	e.code = code;
+	e.detail = detail;
+	copy_str(e.message, msg, TBP_STR_ERROR);
 	r->stats.errors_sent++;
 	return send(r, TBP_ERROR, seq,
 		    tbp_error_encode(&e, r->cfg.payload, r->cfg.payload_cap));
@@ -89,15 +112,12 @@ static int send_ack(struct tbr *r, uint16_t seq, uint8_t status)
 /* ----------------------------------------------------------------------
  * HELLO
  */
+/* Every field the encoder reads is set: no memset. */
 static void workload_info(const struct tb_workload *wl,
 			  struct tbp_workload_info *wi)
 {
-	size_t i;
-
-	memset(wi, 0, sizeof(*wi));
 	wi->id = wl->id;
-	for (i = 0; wl->name[i] && i < TBP_STR_WL_NAME; i++)
-		wi->name[i] = wl->name[i];
+	copy_str(wi->name, wl->name, TBP_STR_WL_NAME);
 	wi->input_dtype = wl->input_dtype;
 	wi->output_dtype = wl->output_dtype;
 	wi->input_size = wl->input_size;
@@ -106,30 +126,22 @@ static void workload_info(const struct tb_workload *wl,
 	memcpy(wi->model_hash, wl->model_hash, TBP_HASH_SIZE);
 }
 
-static void copy_str(char *dst, const char *src, size_t max)
-{
-	size_t i;
-
-	for (i = 0; src && src[i] && i < max; i++)
-		dst[i] = src[i];
-	dst[i] = '\0';
-}
-
 static int on_hello(struct tbr *r, const struct tbp_frame *f)
 {
 	/* Only the fixed part: the workload list is written one entry at a
-	 * time, so the core never holds the whole table in RAM. */
-	struct tbp_hello_rsp m;
+	 * time, so the core never holds the whole table in RAM (a struct
+	 * tbp_hello_rsp would put its 16 entries, 1 KiB, on the stack). */
+	struct tbp_hello_rsp_head m;
 	struct tbp_workload_info wi;
 	struct tbp_writer w;
 	struct tbp_hello h;
 	unsigned n = 0;
 
 	if (tbp_hello_decode(f->payload, f->len, &h) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, "HELLO");
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
 	while (r->cfg.workloads[n] && n < TBP_MAX_WORKLOADS)
 		n++;
-	memset(&m, 0, offsetof(struct tbp_hello_rsp, workloads));
+	/* Every field is set below: no memset. */
 	m.proto_version = TBP_VERSION;
 	m.flags = r->cfg.caps;
 	m.window = r->cfg.window;
@@ -146,7 +158,7 @@ static int on_hello(struct tbr *r, const struct tbp_frame *f)
 	m.n_workloads = (uint8_t)n;
 
 	tbp_writer_init(&w, r->cfg.payload, r->cfg.payload_cap);
-	tbp_hello_rsp_begin(&w, &m);
+	tbp_hello_rsp_begin_head(&w, &m);
 	for (unsigned i = 0; i < n; i++) {
 		workload_info(r->cfg.workloads[i], &wi);
 		tbp_hello_rsp_add_workload(&w, &wi);
@@ -162,12 +174,12 @@ static int on_load_begin(struct tbr *r, const struct tbp_frame *f)
 	struct tbp_load_begin b;
 
 	if (tbp_load_begin_decode(f->payload, f->len, &b) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, "LOAD_BEGIN");
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
 	r->load_active = 0;
 	r->input_ready = 0;
 	if (b.total == 0 || b.total > r->cfg.input_cap)
 		return send_error(r, f->seq, TBP_E_TOO_LARGE, r->cfg.input_cap,
-				  "input size must be 1..max_input");
+				  NULL);
 	r->load_active = 1;
 	r->load_total = b.total;
 	r->load_crc = b.crc;
@@ -181,7 +193,7 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 	struct tbp_load_chunk c;
 
 	if (tbp_load_chunk_decode(f->payload, f->len, &c) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, "LOAD_CHUNK");
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
 	if (!r->load_active) {
 		/* The host resends when our DONE was lost: say it again. */
 		if (r->input_ready && c.offset < r->load_total &&
@@ -189,7 +201,7 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 			r->load_next = r->load_total;
 			return send_ack(r, f->seq, TBP_LOAD_DONE);
 		}
-		return send_error(r, f->seq, TBP_E_NO_LOAD, 0, "no LOAD_BEGIN");
+		return send_error(r, f->seq, TBP_E_NO_LOAD, 0, NULL);
 	}
 	if (c.offset != r->load_next) {
 		/* Lost or repeated chunk: say once where to resume; chunks
@@ -215,7 +227,7 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 		r->load_active = 0;
 		if (tbp_crc32(0, r->cfg.input, r->load_total) != r->load_crc)
 			return send_error(r, f->seq, TBP_E_INPUT_CRC, r->load_crc,
-					  "input CRC mismatch");
+					  NULL);
 		r->input_ready = 1;
 		return send_ack(r, f->seq, TBP_LOAD_DONE);
 	}
@@ -292,6 +304,23 @@ static void infer_body(void *arg)
 		j->min = j->max = 0;
 }
 
+int tbr_run_batch(struct tbr *r, const struct tb_workload *wl, uint32_t count,
+		  uint32_t warmups, uint8_t flags, struct tbr_batch *b)
+{
+	struct infer_job j = { .r = r, .wl = wl, .count = count,
+			       .warmups = warmups, .flags = flags };
+
+	memset(r->cfg.arena, TBR_PAINT, r->cfg.arena_size);
+	b->stack_used = 0;
+	if (r->port->run_on_stack(r->port->ctx, infer_body, &j, &b->stack_used) < 0)
+		return -1;
+	b->rc = j.rc;
+	b->total = j.total;
+	b->min = j.min;
+	b->max = j.max;
+	return 0;
+}
+
 /* Highest byte of the arena that no longer holds the paint, + 1.  Scans
  * down from the top; a value that happens to equal the paint at the very
  * top of the used region makes this read low by those bytes. */
@@ -314,44 +343,45 @@ static const struct tb_workload *find_workload(const struct tbr *r, uint8_t id)
 
 static int on_infer(struct tbr *r, const struct tbp_frame *f)
 {
-	struct infer_job j = { .r = r };
+	struct infer_job j;     /* infer_body() sets the figures */
 	struct tbp_infer q;
 	struct tbp_infer_rsp rsp;
 	uint32_t stack_used = 0;
 
 	if (tbp_infer_decode(f->payload, f->len, &q) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, "INFER");
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
 	j.wl = find_workload(r, q.workload_id);
 	if (!j.wl)
 		return send_error(r, f->seq, TBP_E_UNKNOWN_WORKLOAD, q.workload_id,
-				  "no such workload");
+				  NULL);
 	if (q.count == 0)
 		return send_error(r, f->seq, TBP_E_BAD_ARG, 0, "count must be >= 1");
 	if (!r->input_ready)
-		return send_error(r, f->seq, TBP_E_NO_INPUT, 0, "load an input first");
+		return send_error(r, f->seq, TBP_E_NO_INPUT, 0, NULL);
 	if (r->load_total != j.wl->input_size)
 		return send_error(r, f->seq, TBP_E_INPUT_SIZE, j.wl->input_size,
-				  "input size differs from the workload's");
+				  NULL);
 	if (r->cfg.arena_size < j.wl->arena_size)
 		return send_error(r, f->seq, TBP_E_ARENA, j.wl->arena_size,
-				  "arena too small for this workload");
+				  NULL);
 	if (r->cfg.output_cap < j.wl->output_size ||
 	    j.wl->output_size + 64 > r->cfg.payload_cap)
 		return send_error(r, f->seq, TBP_E_ARENA, j.wl->output_size,
 				  "output buffer too small");
+	j.r = r;
 	j.count = q.count;
 	j.warmups = q.warmups;
 	j.flags = q.flags;
+	j.rc = 0;
 
 	memset(r->cfg.arena, TBR_PAINT, r->cfg.arena_size);
 	if (r->port->run_on_stack(r->port->ctx, infer_body, &j, &stack_used) < 0)
 		return send_error(r, f->seq, TBP_E_INVOKE, 0, "stack switch failed");
 	if (j.rc < 0)
 		return send_error(r, f->seq, TBP_E_INVOKE, (uint32_t)-j.rc,
-				  "workload returned an error");
+				  NULL);
 
-	memset(&rsp, 0, sizeof(rsp));
-	rsp.workload_id = j.wl->id;
+	rsp.workload_id = j.wl->id;    /* every field is set: no memset */
 	rsp.count = j.count;
 	rsp.total_ticks = j.total;
 	rsp.min_ticks = j.min;
@@ -393,11 +423,19 @@ static int dispatch(struct tbr *r, const struct tbp_frame *f)
 	case TBP_INFER:      return on_infer(r, f);
 	case TBP_RESET:      return on_reset(r, f);
 	}
-	return send_error(r, f->seq, TBP_E_UNKNOWN_TYPE, f->type,
-			  "unknown message type");
+	return send_error(r, f->seq, TBP_E_UNKNOWN_TYPE, f->type, NULL);
 }
 
 int tbr_feed(struct tbr *r, const uint8_t *data, size_t len)
+{
+#if TBR_EEMBC
+	if (r->cfg.protocol != TBR_PROTOCOL_TINYBENCH)
+		return tbr_eembc_feed(r, data, len);
+#endif
+	return tbr_tbp_feed(r, data, len);
+}
+
+int tbr_tbp_feed(struct tbr *r, const uint8_t *data, size_t len)
 {
 	struct tbp_frame f;
 	size_t used;
@@ -425,6 +463,10 @@ int tbr_run(struct tbr *r)
 	uint8_t buf[64];
 	int n;
 
+#if TBR_EEMBC
+	if (r->cfg.protocol == TBR_PROTOCOL_EEMBC && tbr_eembc_banner(r) < 0)
+		return -1;
+#endif
 	while (!r->stop) {
 		n = r->port->read(r->port->ctx, buf, sizeof(buf));
 		if (n < 0)

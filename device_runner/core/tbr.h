@@ -22,6 +22,19 @@
 
 #define TBR_VERSION "0.1.0"
 
+/*
+ * The protocols a runner answers (tbr_config.protocol).  EEMBC (the serial
+ * protocol of MLPerf Tiny firmware, docs/EEMBC.md) is compiled in only by
+ * a build with TBR_EEMBC (meson option runner_eembc); without it
+ * tbr_init() refuses anything but TBR_PROTOCOL_TINYBENCH.
+ */
+enum tbr_protocol {
+	TBR_PROTOCOL_TINYBENCH = 0, /* protocol/tbp.h only (the zero value) */
+	TBR_PROTOCOL_EEMBC     = 1, /* only EEMBC commands, as MLPerf Tiny firmware */
+	TBR_PROTOCOL_AUTO      = 2, /* both: an EEMBC command ("name%") selects
+				     * EEMBC, a tinybench frame selects tinybench */
+};
+
 /* Byte pattern written over the inference stack and the arena before a
  * run; the high-water mark is the extent that no longer holds it. */
 #define TBR_PAINT 0xA5u
@@ -71,12 +84,22 @@ struct tbr_config {
 	uint32_t output_cap;
 	uint8_t *rx;               /* frame decoder buffer */
 	size_t rx_cap;             /* >= TBP_WIRE_MAX(max payload accepted) */
-	uint8_t *payload;          /* scratch for reply payloads */
+	/* Scratch for reply payloads, >= 64 bytes.  It may be the rx buffer
+	 * itself (payload_cap <= the buffer's size): the core is done with a
+	 * request's payload before it writes the reply. */
+	uint8_t *payload;
 	size_t payload_cap;
-	uint8_t *tx;               /* encoded reply */
-	size_t tx_cap;             /* >= TBP_WIRE_MAX(payload_cap) */
+	/* Encoded reply: written to the port in pieces of up to tx_cap
+	 * (>= 1) bytes, in one piece when tx_cap >= TBP_WIRE_MAX(payload_cap). */
+	uint8_t *tx;
+	size_t tx_cap;
 
 	const struct tb_workload *const *workloads; /* NULL-terminated */
+
+	uint8_t protocol;          /* enum tbr_protocol */
+	/* EEMBC: the model `profile%` names and `infer%` runs (EEMBC firmware
+	 * carries one model); NULL: the first of workloads. */
+	const struct tb_workload *eembc_model;
 };
 
 /* Counters a port may report (e.g. in a debug build). */
@@ -86,6 +109,24 @@ struct tbr_stats {
 	uint32_t replies;
 	uint32_t errors_sent;
 };
+
+#if TBR_EEMBC
+/* EEMBC command state (tbr_eembc.c).  Bounded: one command line of
+ * TBR_EEMBC_CMD_MAX characters, as the reference firmware's buffer. */
+#define TBR_EEMBC_CMD_MAX 80
+struct tbr_eembc {
+	char cmd[TBR_EEMBC_CMD_MAX + 1];
+	uint8_t len;
+	uint8_t armed;             /* auto mode: the bytes since the last
+				    * delimiter may still be a command */
+	uint8_t active;            /* EEMBC is the protocol in use */
+	uint8_t overflow;          /* the command line was too long */
+	uint8_t have_output;       /* cfg.output holds a result */
+	uint32_t db_expect;        /* bytes announced by `db load N` */
+	uint32_t db_have;          /* bytes received since */
+	const struct tb_workload *model;
+};
+#endif
 
 struct tbr {
 	struct tbr_config cfg;
@@ -100,6 +141,9 @@ struct tbr {
 	uint8_t load_active;
 	uint8_t input_ready;
 	uint8_t stop;              /* set by a port to leave tbr_run() */
+#if TBR_EEMBC
+	struct tbr_eembc ee;
+#endif
 };
 
 /* Check the config and start.  Returns 0 or -1 if a buffer is missing or

@@ -28,15 +28,24 @@
 #ifndef TBR_FW_RX_RING
 #define TBR_FW_RX_RING 256          /* power of two */
 #endif
+#ifndef TBR_FW_TX_CHUNK
+#define TBR_FW_TX_CHUNK 32          /* reply bytes per tbr_port_write() */
+#endif
 
-/* Reply payloads: the largest is HELLO_RSP (about 150 bytes + 57 per
- * workload) or INFER_RSP (54 + output). */
+/* Reply payloads: the largest is HELLO_RSP (at most 151 bytes + 57 per
+ * workload) or INFER_RSP (51 + output). */
 #ifdef TBR_FW_NO_WORKLOADS
 #define FW_REPLY_MAX 160
 #else
 #define FW_REPLY_MAX (TBR_FW_OUTPUT_MAX + 64 > 160 + 57 * 16 ? \
 		      TBR_FW_OUTPUT_MAX + 64 : 160 + 57 * 16)
 #endif
+/* One buffer receives a request frame and then holds the reply's payload
+ * (tbr.h: the core is done with the request when it writes the reply);
+ * the reply is COBS-encoded on the way out, TBR_FW_TX_CHUNK bytes at a
+ * time, so no buffer holds a whole encoded frame. */
+#define FW_RX_CAP TBP_WIRE_MAX(TBR_FW_MAX_PAYLOAD)
+#define FW_RX_SIZE (FW_RX_CAP > FW_REPLY_MAX ? FW_RX_CAP : FW_REPLY_MAX)
 
 _Static_assert((TBR_FW_RX_RING & (TBR_FW_RX_RING - 1)) == 0,
 	       "TBR_FW_RX_RING must be a power of two");
@@ -45,15 +54,16 @@ _Static_assert(TBR_FW_STACK_SIZE % 8 == 0, "stack size: multiple of 8");
 static uint8_t input_buf[TBR_FW_INPUT_MAX];
 static uint8_t arena_buf[TBR_FW_ARENA_SIZE] __attribute__((aligned(16)));
 static uint8_t output_buf[TBR_FW_OUTPUT_MAX];
-static uint8_t rx_buf[TBP_WIRE_MAX(TBR_FW_MAX_PAYLOAD)];
-static uint8_t payload_buf[FW_REPLY_MAX];
-static uint8_t tx_buf[TBP_WIRE_MAX(FW_REPLY_MAX)];
+static uint8_t rx_buf[FW_RX_SIZE];
+static uint8_t tx_buf[TBR_FW_TX_CHUNK];
 static uint8_t infer_stack[TBR_FW_STACK_SIZE] __attribute__((aligned(8)));
 
 static struct tbr runner;
 
+#ifdef TBR_FW_TEST_HOOKS
 volatile struct tbr_fw_fault tbr_fw_fault __attribute__((section(".noinit")));
 static uint32_t infer_calls;
+#endif
 
 #ifdef TBR_FW_NO_WORKLOADS
 static const struct tb_workload *const no_workloads[] = { NULL };
@@ -141,11 +151,13 @@ static int fw_run_on_stack(void *ctx, void (*fn)(void *), void *arg,
 	uint32_t low = 0;
 
 	(void)ctx;
+#ifdef TBR_FW_TEST_HOOKS
 	infer_calls++;
 	if (tbr_fw_fault.magic == TBR_FW_FAULT_MAGIC &&
 	    infer_calls == tbr_fw_fault.hang_at)
 		for (;;)        /* the test hook: a workload stuck in a loop */
 			__asm__ volatile("" ::: "memory");
+#endif
 	memset(infer_stack, TBR_PAINT, sizeof(infer_stack));
 	tbr_port_call_on_stack(fn, arg, infer_stack + sizeof(infer_stack));
 	while (low < sizeof(infer_stack) && infer_stack[low] == TBR_PAINT)
@@ -171,11 +183,12 @@ static const struct tbr_port fw_port = {
 	.ctx = NULL,
 };
 
-void tbr_fw_main(void)
+/* Out of line, so that the config's frame is off the main stack by the
+ * time tbr_run() handles requests (their depth is the stack's peak). */
+__attribute__((noinline)) static void fw_init(void)
 {
 	struct tbr_config cfg;
 
-	tbr_port_init();
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.board = tbr_fw_board.board;
 	cfg.cpu = tbr_fw_board.cpu;
@@ -192,14 +205,24 @@ void tbr_fw_main(void)
 	cfg.output = output_buf;
 	cfg.output_cap = sizeof(output_buf);
 	cfg.rx = rx_buf;
-	cfg.rx_cap = sizeof(rx_buf);
-	cfg.payload = payload_buf;
-	cfg.payload_cap = sizeof(payload_buf);
+	cfg.rx_cap = FW_RX_CAP;     /* max_payload = TBR_FW_MAX_PAYLOAD */
+	cfg.payload = rx_buf;
+	cfg.payload_cap = FW_REPLY_MAX;
 	cfg.tx = tx_buf;
 	cfg.tx_cap = sizeof(tx_buf);
 	cfg.workloads = FW_WORKLOADS;
+#if TBR_EEMBC
+	/* Built with -Drunner_eembc=true: answer MLPerf Tiny hosts too. */
+	cfg.protocol = TBR_PROTOCOL_AUTO;
+#endif
 	if (tbr_init(&runner, &cfg, &fw_port) < 0)
 		tbr_port_reset();   /* a build error: sizes below the minimum */
+}
+
+void tbr_fw_main(void)
+{
+	tbr_port_init();
+	fw_init();
 	tbr_run(&runner);
 	tbr_port_reset();
 }

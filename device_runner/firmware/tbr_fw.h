@@ -14,7 +14,10 @@
  *   TBR_FW_STACK_SIZE   painted inference stack
  *   TBR_FW_MAX_PAYLOAD  largest frame payload the runner receives
  *   TBR_FW_OUTPUT_MAX   largest output tensor
+ *   TBR_FW_RX_RING      receive ring (power of two; default 256)
+ *   TBR_FW_TX_CHUNK     reply bytes staged per tbr_port_write() (32)
  *   TBR_FW_NO_WORKLOADS build with an empty workload list (footprint)
+ *   TBR_FW_TEST_HOOKS   the hang hook below (QEMU boards)
  * and the workloads it carries from the build's tbr_fw_workloads.c.
  * Nothing is allocated at run time.
  */
@@ -76,7 +79,8 @@ int tbr_fw_rx_pop(uint8_t *buf, size_t cap);
 int tbr_fw_rx_empty(void);
 
 /*
- * Test hook, for the harness's hang test (docs/FIRMWARE.md): when magic is
+ * Test hook (QEMU boards only: TBR_FW_TEST_HOOKS), for the harness's hang
+ * test (docs/FIRMWARE.md): when magic is
  * TBR_FW_FAULT_MAGIC, INFER request number hang_at (1-based, counted from
  * reset) never returns -- the runner spins as a stuck workload would.
  * The words live in .noinit, so power-on garbage is ignored unless the

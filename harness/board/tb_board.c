@@ -75,6 +75,13 @@ static const struct enum_def timing_defs[] = {
 	{ NULL, 0 },
 };
 
+static const struct enum_def protocol_defs[] = {
+	{ "tinybench", TB_BOARD_PROTOCOL_TINYBENCH },
+	{ "eembc", TB_BOARD_PROTOCOL_EEMBC },
+	{ "auto", TB_BOARD_PROTOCOL_AUTO },
+	{ NULL, 0 },
+};
+
 /* Fixed architectures; RISC-V ISA strings are checked by pattern. */
 static const char *const arch_names[] = {
 	"native", "armv6-m", "armv7-m", "armv7e-m", "armv8-m.base",
@@ -109,6 +116,11 @@ const char *tb_board_timing_name(enum tb_board_timing v)
 	return enum_name(timing_defs, v);
 }
 
+const char *tb_board_protocol_name(enum tb_board_protocol v)
+{
+	return enum_name(protocol_defs, v);
+}
+
 /* ---- the schema ------------------------------------------------------- */
 
 enum section { SEC_NONE, SEC_BOARD, SEC_FLASH, SEC_RESET, SEC_QEMU, SEC_POWER,
@@ -130,6 +142,7 @@ enum key_id {
 	K_FIRMWARE, K_QEMU_PROGRAM, K_QEMU_MACHINE, K_QEMU_CPU,
 	K_QEMU_ICOUNT_SHIFT, K_QEMU_EXTRA, K_FLASH_IMAGE,
 	K_POWER_VOLTAGE, K_POWER_ACTIVE, K_POWER_IDLE, K_POWER_SUPPLY, K_POWER_PIN,
+	K_PROTOCOL,
 	K__COUNT
 };
 
@@ -154,7 +167,8 @@ static const struct key_def keys[K__COUNT] = {
 	[K_RESET]         = { SEC_BOARD, "reset", true, false },
 	[K_ENERGY]        = { SEC_BOARD, "energy_monitor", false, false },
 	[K_RUNNER]        = { SEC_BOARD, "runner", false, false },
-	[K_TIMING]        = { SEC_BOARD, "timing", true, false },
+	/* required unless protocol = eembc (check_protocol) */
+	[K_TIMING]        = { SEC_BOARD, "timing", false, false },
 	[K_FLASH_COMMAND] = { SEC_FLASH, "command", false, true },
 	[K_RESET_COMMAND] = { SEC_RESET, "command", false, true },
 	[K_PULSE_MS]      = { SEC_RESET, "pulse_ms", false, false },
@@ -170,6 +184,7 @@ static const struct key_def keys[K__COUNT] = {
 	[K_POWER_IDLE]    = { SEC_POWER, "idle_ua", false, false },
 	[K_POWER_SUPPLY]  = { SEC_POWER, "supply", false, false },
 	[K_POWER_PIN]     = { SEC_POWER, "timestamp_pin", false, false },
+	[K_PROTOCOL]      = { SEC_BOARD, "protocol", false, false },
 };
 
 /* [power] supply: who powers the board while its energy is measured. */
@@ -691,6 +706,10 @@ static int store_value(struct board_parse *p, enum key_id id, const char *v)
 		rc = parse_enum(p, id, v, timing_defs, &e);
 		b->timing = (enum tb_board_timing)e;
 		return rc;
+	case K_PROTOCOL:
+		rc = parse_enum(p, id, v, protocol_defs, &e);
+		b->protocol = (enum tb_board_protocol)e;
+		return rc;
 	case K__COUNT:
 		break;
 	}
@@ -865,6 +884,31 @@ static int check_power(struct board_parse *p)
 	return 0;
 }
 
+/* An EEMBC board's time comes from its m-lap-us timestamps, not from a
+ * timer tinybench knows: no timing key; every other board needs one. */
+static int check_protocol(struct board_parse *p)
+{
+	struct tb_board *b = p->b;
+
+	if (b->protocol != TB_BOARD_PROTOCOL_TINYBENCH &&
+	    b->transport == TB_BOARD_TRANSPORT_QEMU)
+		return fail_at(p, p->key_line[K_PROTOCOL], "protocol", TB_ERR_FORMAT,
+			       "%s is not possible with transport = qemu: under -icount "
+			       "EEMBC timestamps would be instruction counts",
+			       tb_board_protocol_name(b->protocol));
+	if (b->protocol != TB_BOARD_PROTOCOL_EEMBC) {
+		if (!p->key_line[K_TIMING])
+			return fail_at(p, p->board_line, "timing", TB_ERR_FORMAT,
+				       "required key missing from [board] (see docs/BOARDS.md)");
+		return 0;
+	}
+	if (p->key_line[K_TIMING])
+		return fail_at(p, p->key_line[K_TIMING], "timing", TB_ERR_FORMAT,
+			       "not used with protocol = eembc: the firmware's m-lap-us "
+			       "timestamps are microseconds; leave timing out");
+	return 0;
+}
+
 static int check_transport(struct board_parse *p)
 {
 	struct tb_board *b = p->b;
@@ -997,8 +1041,8 @@ static int parse_board_file(struct board_parse *p)
 	if (line < 0)
 		return fail_at(p, 0, NULL, TB_ERR_NOMEM, "libinih failed (%d)",
 			       line);
-	if (check_required(p) || check_transport(p) || check_reset(p) ||
-	    check_power(p))
+	if (check_required(p) || check_protocol(p) || check_transport(p) ||
+	    check_reset(p) || check_power(p))
 		return p->rc;
 	if (!p->b->firmware && p->b->transport != TB_BOARD_TRANSPORT_SIM &&
 	    set_string(p, &p->b->firmware, p->b->name))

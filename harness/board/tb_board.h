@@ -55,6 +55,14 @@ enum tb_board_timing {
 	TB_BOARD_TIMING_QEMU_ICOUNT    = 4, /* QEMU -icount instructions */
 };
 
+/* The protocol the board's firmware speaks (docs/BOARDS.md, docs/EEMBC.md).
+ * Stored: append only. */
+enum tb_board_protocol {
+	TB_BOARD_PROTOCOL_TINYBENCH = 0, /* tinybench frames (the default) */
+	TB_BOARD_PROTOCOL_EEMBC     = 1, /* MLPerf Tiny's EEMBC serial commands */
+	TB_BOARD_PROTOCOL_AUTO      = 2, /* ask `name%` first, else tinybench */
+};
+
 /* The image file [flash] command gets as {image}. */
 enum tb_board_image {
 	TB_BOARD_IMAGE_ELF = 0, /* tinybench-runner-<fw>.elf (default) */
@@ -119,6 +127,7 @@ struct tb_board {
 				      * people ("Arduino D7 (PF13)"), or NULL */
 	char *path;                  /* the file this board came from */
 	char *overrides;             /* file it replaced, or NULL */
+	enum tb_board_protocol protocol; /* [board] protocol */
 };
 
 /* Names of enum values as written in board files ("serial", "dtr"). */
@@ -126,6 +135,7 @@ const char *tb_board_transport_name(enum tb_board_transport v);
 const char *tb_board_reset_name(enum tb_board_reset v);
 const char *tb_board_energy_name(enum tb_board_energy v);
 const char *tb_board_timing_name(enum tb_board_timing v);
+const char *tb_board_protocol_name(enum tb_board_protocol v);
 
 /*
  * Parse one board file.  On success *out is a new board the caller owns

@@ -5,6 +5,7 @@
 #include "tb_cli.h"
 #include "tb_cli_select.h"
 #include "tb_export.h"
+#include "tb_export_mlperf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,10 +24,13 @@ static void export_usage(FILE *out)
 		"  json  every run with its tags and summary (and its trials unless\n"
 		"        --per run)\n"
 		"  md    a Markdown table, one row per run (--per trial: per trial)\n"
+		"  mlperf  the MLPerf Tiny runner's session folders under -o DIR:\n"
+		"        <YYYYMMDD_HHMMSS>/results.txt and results.json per run\n"
+		"  csv --per input: accuracy runs' predictions, one row per input\n"
 		"\n"
 		"  -f, --format FMT       csv, json or md (required)\n"
-		"      --per trial|run    rows per trial (csv, json default) or per run\n"
-		"                         (md default)\n"
+		"      --per trial|run|input  rows per trial (csv, json default), per run\n"
+		"                         (md default), or per input of accuracy runs (csv)\n"
 		"  -o, --output FILE      write FILE (under a temporary name, renamed when\n"
 		"                         complete); default or '-': stdout\n"
 		TB_CLI_SELECT_HELP
@@ -65,6 +69,32 @@ static int export_to(struct tb_store *st, const struct tb_export_opts *o,
 	return rc;
 }
 
+/* Accuracy predictions, with export_to()'s temporary-file rule. */
+static int export_predictions_to(struct tb_store *st, const struct tb_select *sel,
+				 const char *output, struct tb_error *err)
+{
+	char tmp[4096];
+	FILE *out;
+	int rc;
+
+	if (!output || !strcmp(output, "-"))
+		return tb_export_predictions_csv(st, sel, stdout, err);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", output, (long)getpid());
+	out = fopen(tmp, "w");
+	if (!out)
+		return tb_error_set(err, TB_ERR_IO, "cannot write '%s': %s", output,
+				    strerror(errno));
+	rc = tb_export_predictions_csv(st, sel, out, err);
+	if (fclose(out) != 0 && rc == 0)
+		rc = tb_error_set(err, TB_ERR_IO, "writing '%s': %s", output, strerror(errno));
+	if (rc == 0 && rename(tmp, output) < 0)
+		rc = tb_error_set(err, TB_ERR_IO, "cannot rename to '%s': %s", output,
+				  strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
 int tb_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -78,6 +108,7 @@ int tb_cmd_export(int argc, char **argv)
 	};
 	struct tb_export_opts o = { 0 };
 	struct tb_cli_sel s = { 0 };
+	int per_input = 0, mlperf = 0, n_sessions = 0;
 	struct tb_error err = { 0 };
 	struct tb_store *st = NULL;
 	const char *format = NULL, *output = NULL;
@@ -98,8 +129,10 @@ int tb_cmd_export(int argc, char **argv)
 				o.per = TB_EXPORT_PER_TRIAL;
 			else if (!strcmp(optarg, "run"))
 				o.per = TB_EXPORT_PER_RUN;
+			else if (!strcmp(optarg, "input"))
+				per_input = 1;
 			else
-				return tb_cli_usage_error("export", "--per '%s': expected trial or run",
+				return tb_cli_usage_error("export", "--per '%s': expected trial, run or input",
 							  optarg);
 			break;
 		case OPT_JSON:
@@ -121,14 +154,28 @@ int tb_cmd_export(int argc, char **argv)
 		o.format = TB_EXPORT_JSON;
 	else if (!strcmp(format, "md") || !strcmp(format, "markdown"))
 		o.format = TB_EXPORT_MD;
+	else if (!strcmp(format, "mlperf"))
+		mlperf = 1;
 	else
-		return tb_cli_usage_error("export", "--format '%s': supported formats: csv, json, md",
+		return tb_cli_usage_error("export", "--format '%s': supported formats: csv, json, md, mlperf",
 					  format);
 	o.sel = &s.sel;
+	if (per_input && (mlperf || o.format != TB_EXPORT_CSV))
+		return tb_cli_usage_error("export", "--per input is for --format csv");
+	if (mlperf && (!output || !strcmp(output, "-")))
+		return tb_cli_usage_error("export", "--format mlperf writes folders: give -o DIR");
 
 	rc = tb_cli_open_db(s.db, &st, &err);
-	if (rc == 0)
+	if (rc == 0 && mlperf) {
+		rc = tb_export_mlperf(st, &s.sel, output, &n_sessions, &err);
+		if (rc == 0)
+			fprintf(stderr, "%d session folder%s written under %s\n", n_sessions,
+				n_sessions == 1 ? "" : "s", output);
+	} else if (rc == 0 && per_input) {
+		rc = export_predictions_to(st, &s.sel, output, &err);
+	} else if (rc == 0) {
 		rc = export_to(st, &o, output, &err);
+	}
 	tb_store_close(st);
 	return rc < 0 ? tb_cli_fail(&err) : 0;
 }

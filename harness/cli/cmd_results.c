@@ -1,6 +1,7 @@
 /*
  * cmd_results.c - `tinybench results` (`export` is in cmd_export.c).
  */
+#include "tb_accuracy.h"
 #include "tb_cli.h"
 #include "tb_cli_select.h"
 #include "tb_json.h"
@@ -263,6 +264,23 @@ static int list_run(const struct tb_run *run, void *user)
 	struct tb_error err;
 
 	on_run(run, c);
+	/* An accuracy run has no trials: its metric, recomputed, instead. */
+	{
+		struct tb_acc_summary s;
+
+		if (!c->j && tb_accuracy_summary(c->st, run->id, &s, NULL) == 0) {
+			if (s.info.metric == TB_ACC_AUC)
+				snprintf(c->acc.reason, sizeof(c->acc.reason),
+					 "accuracy: ROC AUC %.4f, %zu/%lld inputs%s%s", s.auc,
+					 s.n_stored, (long long)s.info.n_inputs,
+					 run->reason ? "; " : "", run->reason ? run->reason : "");
+			else
+				snprintf(c->acc.reason, sizeof(c->acc.reason),
+					 "accuracy: top-1 %.2f %%, %zu/%lld inputs%s%s",
+					 100 * s.top1, s.n_stored, (long long)s.info.n_inputs,
+					 run->reason ? "; " : "", run->reason ? run->reason : "");
+		}
+	}
 	return tb_store_trials_foreach(c->st, &f, on_trial, c, &err) < 0 ? -1 : 0;
 }
 

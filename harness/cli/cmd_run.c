@@ -24,6 +24,8 @@ static void usage(FILE *out)
 		"\n"
 		"  -b, --board BOARD      board name (`tinybench boards`)\n"
 		"  -w, --workload NAME    workload (`tinybench workloads`), e.g. kws\n"
+		"      --mode MODE        performance (default) or accuracy: score a\n"
+		"                         dataset (`tinybench run --mode accuracy --help`)\n"
 		"      --model FILE       run a model instead: .tflite (imported) or .tbnn;\n"
 		"                         board sim (docs/IMPORTER.md)\n"
 		"  -i, --input FILE       raw input tensor for every trial (default:\n"
@@ -114,6 +116,17 @@ static void on_progress(const struct tb_progress *p, void *user)
 
 static void print_output(FILE *out, const uint8_t *o, size_t n, uint8_t dtype)
 {
+	if (dtype == TB_DTYPE_FLOAT32) { /* EEMBC results */
+		for (size_t i = 0; i + 4 <= n && i < 32; i += 4) {
+			float f;
+
+			memcpy(&f, o + i, 4);
+			fprintf(out, "%s%.3f", i ? "," : "", f);
+		}
+		if (n > 32)
+			fprintf(out, ",...");
+		return;
+	}
 	for (size_t i = 0; i < n && i < 16; i++)
 		fprintf(out, "%s%d", i ? "," : "",
 			dtype == TB_DTYPE_INT8 ? (int)(int8_t)o[i] : (int)o[i]);
@@ -221,6 +234,7 @@ static void print_table(const struct tb_run_result *r)
 		       (long long)t->inferences, t->latency_ms, t->inf_min_ms,
 		       t->inf_max_ms, (long long)t->stack_peak, (long long)t->arena_peak);
 		print_output(stdout, t->output, t->output_len,
+			     r->protocol == TB_DUT_EEMBC ? TB_DTYPE_FLOAT32 :
 			     w ? w->output_dtype : TB_DTYPE_INT8);
 		printf(" [%s]\n", tb_store_output_check_name(t->output_check));
 	}
@@ -233,18 +247,25 @@ static void print_table(const struct tb_run_result *r)
 	printf("throughput: %.1f inferences/s", r->throughput);
 	if (r->macs)
 		printf(", %.1f MMAC/s", r->throughput * r->macs / 1e6);
-	printf("\nmemory: stack peak %lld B of %lu, arena peak %lld B of %lu "
-	       "(planned %lu)\n",
-	       (long long)r->stack_peak, (unsigned long)r->caps.stack_size,
-	       (long long)r->arena_peak, (unsigned long)r->caps.arena_size,
-	       (unsigned long)r->arena_planned);
+	if (r->protocol == TB_DUT_EEMBC)
+		printf("\nmemory: not reported (EEMBC protocol; docs/EEMBC.md)\n");
+	else
+		printf("\nmemory: stack peak %lld B of %lu, arena peak %lld B of %lu "
+		       "(planned %lu)\n",
+		       (long long)r->stack_peak, (unsigned long)r->caps.stack_size,
+		       (long long)r->arena_peak, (unsigned long)r->caps.arena_size,
+		       (unsigned long)r->arena_planned);
 	if (r->flash_bytes >= 0)
 		printf("firmware: flash %lld B, static RAM %lld B, sha256 %.16s\n",
 		       (long long)r->flash_bytes, (long long)r->static_ram_bytes,
 		       r->firmware_sha256);
-	printf("timing: %s; outputs checked against the host: %d/%d match\n",
-	       r->timing_method, r->output_checked - r->output_mismatch,
-	       r->output_checked);
+	if (r->protocol == TB_DUT_EEMBC)
+		printf("timing: %s; outputs: the device's m-results scores, not checked "
+		       "(EEMBC firmware reports no model digest)\n", r->timing_method);
+	else
+		printf("timing: %s; outputs checked against the host: %d/%d match\n",
+		       r->timing_method, r->output_checked - r->output_mismatch,
+		       r->output_checked);
 	tb_cli_print_energy(r);
 	printf("stored in %s\n", r->db_path);
 }
@@ -368,10 +389,24 @@ static void print_json(const struct tb_run_result *r, const struct tb_run_opts *
 	tb_json_free(j);
 }
 
+/* --mode MODE (or --mode=MODE) anywhere in argv, or NULL. */
+static const char *find_mode(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--mode=", 7))
+			return argv[i] + 7;
+	}
+	return NULL;
+}
+
 enum { OPT_MIN_TIME = 256, OPT_WARMUPS, OPT_PROFILE, OPT_DB, OPT_TIMEOUT,
        OPT_JSON, OPT_RUNNER_ARG, OPT_FIRMWARE, OPT_ATTEMPTS, OPT_MODEL,
        OPT_TAG, OPT_FAULT, OPT_NO_DAEMON, OPT_ENERGY, OPT_ENERGY_RATE,
-       OPT_ENERGY_MIN_WINDOW, OPT_ENERGY_MAX_LOST, OPT_ENERGY_ARG };
+       OPT_ENERGY_MIN_WINDOW, OPT_ENERGY_MAX_LOST, OPT_ENERGY_ARG, OPT_MODE };
 
 int tb_cmd_run(int argc, char **argv)
 {
@@ -400,6 +435,7 @@ int tb_cmd_run(int argc, char **argv)
 		{ "energy-min-window", required_argument, NULL, OPT_ENERGY_MIN_WINDOW },
 		{ "energy-max-lost", required_argument, NULL, OPT_ENERGY_MAX_LOST },
 		{ "energy-arg", required_argument, NULL, OPT_ENERGY_ARG },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -418,10 +454,18 @@ int tb_cmd_run(int argc, char **argv)
 	char blob_path[4096] = "";
 	int blob_tmp = 0;
 	long v;
+	const char *mode = find_mode(argc, argv);
 
+	/* Accuracy mode has options of its own (cmd_accuracy.c). */
+	if (mode && !strcmp(mode, "accuracy"))
+		return tb_cmd_run_accuracy(argc, argv);
+	if (mode && strcmp(mode, "performance"))
+		return tb_cli_usage_error("run", "--mode '%s': expected performance or accuracy",
+					  mode);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:w:i:t:p:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case OPT_MODE: break; /* performance */
 		case 'b': o.board = optarg; break;
 		case 'w': o.workload = optarg; break;
 		case OPT_MODEL: model = optarg; break;

@@ -38,6 +38,7 @@ static const struct {
 	{ "logs",      tb_cmd_logs,      "a job's log (-f to follow)" },
 	{ "release",   tb_cmd_release,   "lift the quarantine of a daemon's board" },
 	{ "monitors",  tb_cmd_monitors,  "find and identify energy monitors (PPK2, LPM01A)" },
+	{ "accuracy",  tb_cmd_accuracy,  "the metric of stored accuracy runs (run --mode accuracy)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

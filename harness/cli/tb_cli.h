@@ -34,6 +34,9 @@ int tb_cmd_logs(int argc, char **argv);
 int tb_cmd_release(int argc, char **argv);
 /* Energy monitors (cmd_monitors.c). */
 int tb_cmd_monitors(int argc, char **argv);
+/* Accuracy mode (cmd_accuracy.c): `run --mode accuracy`, `accuracy`. */
+int tb_cmd_run_accuracy(int argc, char **argv);
+int tb_cmd_accuracy(int argc, char **argv);
 
 struct tb_run_result;
 struct tb_json;

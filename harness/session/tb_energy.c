@@ -377,6 +377,27 @@ static void abandon(struct tb_energy *e)
 		tb_power_stop(e->dev, NULL);
 }
 
+/* An instrument samples some time after `start` (a real one after its USB
+ * round trip, an emulator when it is next scheduled).  The timed window
+ * must not open before that, or the line is already high at the first
+ * sample: wait until samples flow. */
+static int wait_first_sample(struct tb_energy *e, struct tb_error *err)
+{
+	double deadline = mono_s() + STALL_GRACE_S;
+	struct tb_power_rec_progress p;
+
+	for (;;) {
+		tb_power_rec_progress(e->rec, &p);
+		if (p.samples > 0 || p.ended || e->thread_rc < 0)
+			return TB_OK;   /* a reader failure is reported at the end */
+		if (mono_s() > deadline)
+			return tb_error_set(err, TB_ERR_TIMEOUT,
+					    "energy monitor %s sent no samples within %.1f s of start",
+					    e->drv->name, STALL_GRACE_S);
+		usleep(1000);
+	}
+}
+
 int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link, struct tb_error *err)
 {
 	struct tb_power_sink sink;
@@ -422,7 +443,7 @@ int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link, struct tb_e
 		return tb_error_set(err, TB_ERR_NOMEM, "cannot start the energy reader thread");
 	}
 	e->thread_running = true;
-	return TB_OK;
+	return wait_first_sample(e, err);
 }
 
 /* Wait until the stream covers every sample up to now (all of the timed

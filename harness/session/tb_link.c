@@ -32,6 +32,9 @@ struct tb_link {
 	uint32_t input_len;
 	int have_input;
 	struct tb_link_stats stats;
+	/* tb_link_infer_then_upload(): the INFER_RSP output, kept while the
+	 * upload's acks arrive */
+	uint8_t infer_output[TBP_MAX_PAYLOAD];
 };
 
 static int64_t now_ms(void)
@@ -338,6 +341,12 @@ struct upload {
 	uint16_t rewind_seq; /* last seq sent before the latest rewind */
 	int retries;
 	int done;
+	/* Pipelined: the LOAD_BEGIN went out unacknowledged.  A DONE before
+	 * its ack may be the device repeating DONE for its old input (the
+	 * LOAD_BEGIN lost on the way): then the upload is done again. */
+	int need_begin_ack;
+	int begin_acked;
+	int stale_done;
 	struct tb_upload_stats st;
 };
 
@@ -394,6 +403,13 @@ static int handle_ack(struct tb_link *l, struct upload *u, struct tb_error *err)
 	}
 	if (tbp_load_ack_decode(l->frame.payload, l->frame.len, &a) < 0)
 		return tb_error_set(err, TB_ERR_PROTO, "upload: malformed LOAD_ACK");
+	if (l->frame.seq == u->seq_lo)
+		u->begin_acked = 1;
+	if (a.status == TBP_LOAD_DONE && u->need_begin_ack && !u->begin_acked) {
+		u->stale_done = 1;
+		u->done = 1;
+		return TB_OK;
+	}
 	if (a.next_offset > u->high || a.next_offset > u->len)
 		return tb_error_set(err, TB_ERR_PROTO,
 				    "upload: device acknowledged byte %lu, only %lu sent",
@@ -442,6 +458,56 @@ static int upload_begin(struct tb_link *l, struct upload *u, struct tb_error *er
 	return TB_OK;
 }
 
+/* The chunks of an upload whose LOAD_BEGIN is sent: a window in flight
+ * until the device says DONE. */
+static int upload_chunks(struct tb_link *l, struct upload *u, uint64_t in0,
+			 uint64_t out0, struct tb_upload_stats *st, struct tb_error *err)
+{
+	int rc;
+
+	while (!u->done) {
+		while (u->sent < u->len && u->sent - u->acked < u->window * u->chunk) {
+			rc = send_chunk(l, u, 0, err);
+			if (rc < 0)
+				return rc;
+		}
+		u->st.round_trips++;
+		rc = recv_frame(l, now_ms() + ack_wait_ms(l, u->sent - u->acked), err);
+		if (rc == TB_ERR_TIMEOUT) {
+			if (++u->retries > l->cfg.max_retries)
+				return tb_error_set(err, TB_ERR_TIMEOUT,
+						    "upload: no acknowledgement after %d retries (at byte %lu of %lu)",
+						    l->cfg.max_retries, (unsigned long)u->acked,
+						    (unsigned long)u->len);
+			/* Resend from the last acknowledged byte, asking for
+			 * an ack so the device says where it is. */
+			u->sent = u->acked;
+			u->rewind_seq = l->seq;
+			rc = send_chunk(l, u, 1, err);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (rc < 0)
+			return tb_error_prefix(err, "upload: ");
+		rc = handle_ack(l, u, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (u->stale_done)
+		return 1; /* not known to be this input: the caller uploads again */
+	l->have_input = 1;
+	l->input_len = u->len;
+	u->st.payload_bytes = u->len;
+	u->st.chunk_size = u->chunk;
+	u->st.window = u->window;
+	u->st.wire_out = l->t->bytes_out - out0;
+	u->st.wire_in = l->t->bytes_in - in0;
+	if (st)
+		*st = u->st;
+	return TB_OK;
+}
+
 int tb_link_upload(struct tb_link *l, const void *data, size_t len,
 		   struct tb_upload_stats *st, struct tb_error *err)
 {
@@ -461,46 +527,7 @@ int tb_link_upload(struct tb_link *l, const void *data, size_t len,
 	rc = upload_begin(l, &u, err);
 	if (rc < 0)
 		return rc;
-
-	while (!u.done) {
-		while (u.sent < u.len && u.sent - u.acked < u.window * u.chunk) {
-			rc = send_chunk(l, &u, 0, err);
-			if (rc < 0)
-				return rc;
-		}
-		u.st.round_trips++;
-		rc = recv_frame(l, now_ms() + ack_wait_ms(l, u.sent - u.acked), err);
-		if (rc == TB_ERR_TIMEOUT) {
-			if (++u.retries > l->cfg.max_retries)
-				return tb_error_set(err, TB_ERR_TIMEOUT,
-						    "upload: no acknowledgement after %d retries (at byte %lu of %lu)",
-						    l->cfg.max_retries, (unsigned long)u.acked,
-						    (unsigned long)u.len);
-			/* Resend from the last acknowledged byte, asking for
-			 * an ack so the device says where it is. */
-			u.sent = u.acked;
-			u.rewind_seq = l->seq;
-			rc = send_chunk(l, &u, 1, err);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (rc < 0)
-			return tb_error_prefix(err, "upload: ");
-		rc = handle_ack(l, &u, err);
-		if (rc < 0)
-			return rc;
-	}
-	l->have_input = 1;
-	l->input_len = u.len;
-	u.st.payload_bytes = u.len;
-	u.st.chunk_size = u.chunk;
-	u.st.window = u.window;
-	u.st.wire_out = l->t->bytes_out - out0;
-	u.st.wire_in = l->t->bytes_in - in0;
-	if (st)
-		*st = u.st;
-	return TB_OK;
+	return upload_chunks(l, &u, in0, out0, st, err);
 }
 
 /* ----------------------------------------------------------------------
@@ -586,5 +613,106 @@ int tb_link_reset(struct tb_link *l, int timeout_ms, struct tb_error *err)
 
 	l->have_input = 0;
 	tbp_decoder_reset(&l->dec);
+	return rc;
+}
+
+/* ----------------------------------------------------------------------
+ * Pipelined: INFER, then the next input's LOAD_BEGIN and first window of
+ * chunks at once, without waiting; the device handles them in order, so
+ * the upload's bytes wait in its receive buffer while it infers
+ * (docs/PROTOCOL.md, "Pipelined uploads").
+ */
+int tb_link_infer_then_upload(struct tb_link *l, const struct tbp_infer *req,
+			      int timeout_ms, struct tbp_infer_rsp *rsp,
+			      const void *data, size_t len,
+			      struct tb_upload_stats *st, struct tb_error *err)
+{
+	uint64_t in0 = l->t->bytes_in, out0 = l->t->bytes_out;
+	struct upload u = { .data = data, .len = (uint32_t)len };
+	struct tbp_load_begin b;
+	uint16_t infer_seq;
+	int64_t deadline;
+	int rc, saw_drop = 0;
+
+	if (!l->have_caps)
+		return tb_error_set(err, TB_ERR_ARG, "INFER before HELLO");
+	if (!l->have_input)
+		return tb_error_set(err, TB_ERR_ARG, "INFER before an upload");
+	if (len == 0 || len > l->caps.max_input)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "input of %zu bytes; the device accepts 1..%lu",
+				    len, (unsigned long)l->caps.max_input);
+	u.chunk = l->caps.max_payload - TBP_CHUNK_HDR;
+	u.window = l->caps.window;
+	u.ack_every = u.window > 1 ? u.window / 2 : 1;
+
+	infer_seq = ++l->seq;
+	rc = send_frame(l, TBP_INFER, infer_seq,
+			tbp_infer_encode(req, l->payload, sizeof(l->payload)), err);
+	if (rc < 0)
+		return rc;
+	b.total = u.len;
+	b.crc = tbp_crc32(0, u.data, u.len);
+	u.st.round_trips++;
+	rc = send_frame(l, TBP_LOAD_BEGIN, ++l->seq,
+			tbp_load_begin_encode(&b, l->payload, sizeof(l->payload)), err);
+	if (rc < 0)
+		return rc;
+	u.seq_lo = l->seq;
+	u.rewind_seq = l->seq;
+	u.need_begin_ack = 1;
+	while (u.sent < u.len && u.sent - u.acked < u.window * u.chunk) {
+		rc = send_chunk(l, &u, 0, err);
+		if (rc < 0)
+			return rc;
+	}
+
+	/* The INFER_RSP comes first: the device answers in order. */
+	deadline = now_ms() + timeout_ms;
+	for (;;) {
+		rc = recv_frame_ex(l, deadline, 1, err);
+		if (rc == RECV_DROPPED) {
+			int64_t grace = now_ms() + DAMAGE_GRACE_MS;
+
+			saw_drop = 1;
+			if (grace < deadline)
+				deadline = grace;
+			continue;
+		}
+		if (rc == TB_ERR_TIMEOUT) {
+			l->have_input = 0;
+			return tb_error_set(err, saw_drop ? TB_ERR_PROTO : TB_ERR_TIMEOUT,
+					    saw_drop ? "INFER: reply damaged on the link" :
+					    "device did not finish %lu inferences within %d ms",
+					    (unsigned long)(req->count + req->warmups), timeout_ms);
+		}
+		if (rc < 0)
+			return tb_error_prefix(err, "INFER: ");
+		if (l->frame.seq == infer_seq)
+			break;
+		l->stats.stale_frames++;
+	}
+	l->have_input = 0; /* the device holds the new input, or part of it */
+	if (l->frame.type == TBP_ERROR)
+		return device_error(l, "INFER", err);
+	if (l->frame.type != TBP_INFER_RSP)
+		return tb_error_set(err, TB_ERR_PROTO, "INFER: expected %s, device sent %s",
+				    tbp_type_name(TBP_INFER_RSP), tbp_type_name(l->frame.type));
+	if (tbp_infer_rsp_decode(l->frame.payload, l->frame.len, rsp) < 0)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "malformed or implausible INFER reply (%u bytes)", l->frame.len);
+	rc = check_infer_rsp(l, req, rsp, err);
+	if (rc < 0)
+		return rc;
+	memcpy(l->infer_output, rsp->output, rsp->output_len);
+	rsp->output = l->infer_output;
+
+	/* Now the rest of the upload, as tb_link_upload() goes on. */
+	l->input_crc = b.crc;
+	rc = upload_chunks(l, &u, in0, out0, st, err);
+	if (rc == 1) {
+		l->stats.retries++;
+		return tb_link_upload(l, data, len, st, err);
+	}
 	return rc;
 }

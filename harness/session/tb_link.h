@@ -81,6 +81,18 @@ int tb_link_infer(struct tb_link *l, const struct tbp_infer *req,
 		  int timeout_ms, struct tbp_infer_rsp *rsp,
 		  struct tb_error *err);
 
+/* tb_link_infer(), with the next input's upload sent right behind the
+ * INFER (LOAD_BEGIN and a window of chunks without waiting) so that it
+ * overlaps the inference; then the upload completes as tb_link_upload()
+ * does.  Only for a device whose HELLO sets TBP_CAP_RX_BUFFERED.  rsp is
+ * the INFER's reply (its output stays valid until the next call); st
+ * counts every byte of both (docs/PROTOCOL.md, "Pipelined uploads").  On
+ * failure the device may hold neither input: upload again. */
+int tb_link_infer_then_upload(struct tb_link *l, const struct tbp_infer *req,
+			      int timeout_ms, struct tbp_infer_rsp *rsp,
+			      const void *data, size_t len,
+			      struct tb_upload_stats *st, struct tb_error *err);
+
 /* RESET and wait for RESET_RSP. */
 int tb_link_reset(struct tb_link *l, int timeout_ms, struct tb_error *err);
 

@@ -4,6 +4,7 @@
 #include "tb_session.h"
 #include "tb_build_id.h"
 #include "tb_config.h"
+#include "tb_eembc.h"
 #include "tb_json.h"
 #include "tb_firmware.h"
 #include "tb_qemu.h"
@@ -35,7 +36,9 @@ struct tb_conn {
 	struct tb_conn_opts opts;
 	struct tb_transport *t;
 	struct tb_sim *sim;      /* spawned runner, or NULL */
-	struct tb_link *link;
+	struct tb_link *link;        /* tinybench protocol, else NULL */
+	struct tb_dut *dut;          /* the device, whatever its protocol */
+	const char *sim_args[48];    /* runner arguments of a sim board (EEMBC) */
 	struct tb_transport *fault;  /* fault wrapper around t (tests), or NULL */
 	struct tbp_hello_rsp caps;
 	char port[256];
@@ -264,6 +267,30 @@ static int open_qemu(const struct tb_board *b, const struct tb_conn_opts *o,
 	return TB_OK;
 }
 
+/* A sim board's runner arguments: the caller's, plus the protocol its
+ * board file asks for (docs/EEMBC.md).  With `auto` the runner speaks what
+ * its own arguments say (tinybench by default) and the host finds out. */
+static const char *const *sim_runner_args(const struct tb_board *b,
+					  const struct tb_conn_opts *o, struct tb_conn *c)
+{
+	size_t n = 0, max = sizeof(c->sim_args) / sizeof(c->sim_args[0]) - 5;
+
+	if (b->protocol == TB_BOARD_PROTOCOL_TINYBENCH)
+		return o->runner_args;
+	if (b->protocol == TB_BOARD_PROTOCOL_EEMBC) {
+		c->sim_args[n++] = "--protocol";
+		c->sim_args[n++] = "eembc";
+	}
+	for (size_t i = 0; o->runner_args && o->runner_args[i] && n < max; i++)
+		c->sim_args[n++] = o->runner_args[i];
+	if (o->eembc_model) {
+		c->sim_args[n++] = "--eembc-model";
+		c->sim_args[n++] = o->eembc_model;
+	}
+	c->sim_args[n] = NULL;
+	return c->sim_args;
+}
+
 static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o,
 			  struct tb_conn *c, struct tb_error *err)
 {
@@ -280,7 +307,7 @@ static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o
 		rc = tb_runner_locate(b->runner, path, sizeof(path), err);
 		if (rc < 0)
 			return rc;
-		rc = tb_sim_spawn(path, o->runner_args, &c->sim, err);
+		rc = tb_sim_spawn(path, sim_runner_args(b, o, c), &c->sim, err);
 		if (rc < 0)
 			return rc;
 		c->t = tb_sim_transport(c->sim);
@@ -360,6 +387,48 @@ static int explain_link_error(struct tb_conn *c, int rc, struct tb_error *err)
 	return tb_error_set(err, TB_ERR_CLOSED, "%s (%s)", st, was);
 }
 
+/*
+ * The device driver the board's protocol asks for (tb_dut.h): the
+ * tinybench link, or the EEMBC driver; `auto` sends EEMBC's `name%` first
+ * (a tinybench runner drops it as a partial frame at the 0x00 its HELLO
+ * starts with) and falls back to tinybench when nothing answers.
+ */
+static int open_device(struct tb_conn *c, const struct tb_link_config *lc,
+		       struct tb_error *err)
+{
+	struct tb_transport *t = c->fault ? c->fault : c->t;
+	enum tb_board_protocol proto = c->board->protocol;
+	int rc;
+
+	if (proto == TB_BOARD_PROTOCOL_AUTO) {
+		rc = tb_eembc_probe(t, c->opts.hello_timeout_ms > 0 ?
+				    c->opts.hello_timeout_ms : 500, err);
+		if (rc < 0)
+			return rc;
+		proto = rc ? TB_BOARD_PROTOCOL_EEMBC : TB_BOARD_PROTOCOL_TINYBENCH;
+	}
+	if (proto == TB_BOARD_PROTOCOL_EEMBC) {
+		struct tb_eembc_config ec = {
+			.bytes_per_sec = lc->bytes_per_sec,
+			.hello_timeout_ms = lc->hello_timeout_ms,
+			.cancel = lc->cancel,
+		};
+		struct tb_eembc *e;
+
+		rc = tb_eembc_new(t, &ec, &e, err);
+		if (rc < 0)
+			return rc;
+		rc = tb_eembc_dut_new(e, c->board, &c->dut, err);
+		if (rc < 0)
+			tb_eembc_free(e);
+		return rc;
+	}
+	rc = tb_link_new(t, lc, &c->link, err);
+	if (rc < 0)
+		return rc;
+	return tb_dut_from_link(c->link, &c->dut, err);
+}
+
 int tb_session_connect(const struct tb_board *b, const struct tb_conn_opts *o,
 		       struct tb_conn **out, struct tb_error *err)
 {
@@ -389,10 +458,10 @@ int tb_session_connect(const struct tb_board *b, const struct tb_conn_opts *o,
 	lc.bytes_per_sec = b->baud / 10;
 	lc.hello_timeout_ms = o->hello_timeout_ms;
 	lc.cancel = o->cancel;
-	rc = tb_link_new(c->fault ? c->fault : c->t, &lc, &c->link, err);
+	rc = open_device(c, &lc, err);
 	if (rc < 0)
 		goto out_free;
-	rc = tb_link_hello(c->link, &c->caps, err);
+	rc = tb_dut_identify(c->dut, &c->caps, err);
 	if (rc < 0) {
 		rc = explain_link_error(c, rc, err);
 		tb_error_prefix(err, "board '%s' on %s: ", b->name, c->port);
@@ -410,6 +479,7 @@ void tb_conn_free(struct tb_conn *c)
 {
 	if (!c)
 		return;
+	tb_dut_free(c->dut);
 	tb_link_free(c->link);
 	tb_transport_close(c->fault); /* the wrapper only; t is closed below */
 	if (c->sim)
@@ -424,6 +494,16 @@ void tb_conn_free(struct tb_conn *c)
 struct tb_link *tb_conn_link(struct tb_conn *c)
 {
 	return c->link;
+}
+
+struct tb_dut *tb_conn_dut(struct tb_conn *c)
+{
+	return c->dut;
+}
+
+struct tb_transport *tb_conn_transport(struct tb_conn *c)
+{
+	return c->fault ? c->fault : c->t;
 }
 
 const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c)
@@ -522,7 +602,7 @@ int tb_conn_recover(struct tb_conn **cp, struct tb_error *err)
 		usleep(200 * 1000);
 	}
 	tb_transport_discard_input(c->t, NULL);
-	rc = tb_link_hello(c->link, &c->caps, err);
+	rc = tb_dut_identify(c->dut, &c->caps, err);
 	if (rc < 0)
 		return tb_error_prefix(err, "board '%s' did not come back: ", b->name);
 	return TB_OK;
@@ -734,7 +814,7 @@ static int load_input(struct run *r, int k, struct tb_upload_stats *st,
 	}
 	if (rc < 0)
 		return rc;
-	rc = tb_link_upload(tb_conn_link(r->conn), r->input, r->wl->input_size, st, err);
+	rc = tb_dut_upload(tb_conn_dut(r->conn), r->wl, r->input, r->wl->input_size, st, err);
 	if (rc < 0)
 		return explain_link_error(r->conn, rc, err);
 	r->loaded_seed = seed;
@@ -764,9 +844,24 @@ static int infer(struct run *r, uint32_t count, uint32_t warmups, int timeout_ms
 		.flags = (r->res->caps.flags & TBP_CAP_PER_INFERENCE) ?
 			 TBP_INFER_PER_INFERENCE : 0,
 	};
-	int rc = tb_link_infer(tb_conn_link(r->conn), &q, timeout_ms, rsp, err);
+	struct tb_dut_result res;
+	int rc = tb_dut_infer(tb_conn_dut(r->conn), &q, timeout_ms, &res, err);
 
-	return rc < 0 ? explain_link_error(r->conn, rc, err) : rc;
+	if (rc < 0)
+		return explain_link_error(r->conn, rc, err);
+	memset(rsp, 0, sizeof(*rsp));
+	rsp->workload_id = q.workload_id;
+	rsp->count = res.count;
+	rsp->total_ticks = res.total_ticks;
+	rsp->min_ticks = res.min_ticks;
+	rsp->max_ticks = res.max_ticks;
+	rsp->stack_used = res.stack_used;
+	rsp->stack_size = res.stack_size;
+	rsp->arena_used = res.arena_used;
+	rsp->arena_size = res.arena_size;
+	rsp->output_len = res.output_len;
+	rsp->output = res.output;
+	return rc;
 }
 
 /* Time budget for count + warmups inferences of est_s seconds each. */
@@ -828,7 +923,7 @@ static void trial_link_figures(struct run *r, struct tb_trial *t)
 	t->link_retries = TB_STORE_UNKNOWN;
 	t->frames_dropped = TB_STORE_UNKNOWN;
 	if (r->conn) {
-		tb_link_get_stats(tb_conn_link(r->conn), &now);
+		tb_dut_get_stats(tb_conn_dut(r->conn), &now);
 		t->link_retries = now.retries - r->link0.retries + r->failed_retries;
 		t->frames_dropped = now.frames_dropped - r->link0.frames_dropped +
 				    r->failed_drops;
@@ -850,7 +945,7 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	int rc;
 
 	memset(tr, 0, sizeof(*tr));
-	tb_link_get_stats(tb_conn_link(r->conn), &r->link0);
+	tb_dut_get_stats(tb_conn_dut(r->conn), &r->link0);
 	rc = load_input(r, k, k == 0 ? &r->res->upload : NULL, err);
 	if (rc < 0)
 		return rc;
@@ -888,6 +983,8 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	t->stack_size = rsp.stack_size;
 	t->arena_peak = rsp.arena_used;
 	t->arena_size = rsp.arena_size;
+	if (!tb_dut_info(tb_conn_dut(r->conn))->has_memory) /* EEMBC: not reported */
+		t->stack_peak = t->stack_size = t->arena_peak = t->arena_size = TB_STORE_UNKNOWN;
 	rc = tb_energy_trial_end(r->energy, tb_conn_link(r->conn), rsp.count,
 				 tr->duration_s, err);
 	if (rc < 0)
@@ -993,7 +1090,7 @@ static int with_attempts(struct run *r, int k, struct tb_error *err)
 		    cancelled(r))
 			break;
 		if (r->conn && k >= 0) {
-			tb_link_get_stats(tb_conn_link(r->conn), &now);
+			tb_dut_get_stats(tb_conn_dut(r->conn), &now);
 			r->failed_retries += now.retries - r->link0.retries;
 			r->failed_drops += now.frames_dropped - r->link0.frames_dropped;
 		}
@@ -1122,6 +1219,9 @@ static char *params_json(const struct run *r)
 	tb_json_key_int(j, "arena_size", r->res->caps.arena_size);
 	tb_json_key_int(j, "max_payload", r->res->caps.max_payload);
 	tb_json_key_int(j, "window", r->res->caps.window);
+	if (r->conn)
+		tb_json_key_string(j, "protocol",
+				   tb_dut_protocol_name(tb_dut_info(tb_conn_dut(r->conn))->protocol));
 	tb_json_end_object(j);
 	tb_json_free(j);
 	fclose(f);
@@ -1141,10 +1241,12 @@ static int begin_run(struct run *r, struct tb_error *err)
 		.timer_hz = res->caps.timer_hz,
 		.timing_method = res->timing_method,
 		.workload = r->wl->name,
-		.model_hash = res->model_hash,
+		.model_hash = res->model_hash[0] ? res->model_hash : NULL,
 		.runner_version = res->caps.runner_version,
 		.runner_build_id = res->caps.build_id,
-		.protocol_version = res->caps.proto_version,
+		/* EEMBC has no version: NULL (runner_version says "eembc") */
+		.protocol_version = tb_dut_info(tb_conn_dut(r->conn))->protocol == TB_DUT_EEMBC ?
+			TB_STORE_UNKNOWN : res->caps.proto_version,
 		.harness_version = TB_VERSION,
 		.harness_build_id = TB_BUILD_ID,
 		.host = host,
@@ -1248,10 +1350,12 @@ static int check_device(struct run *r, struct tb_error *err)
 {
 	struct tb_run_result *res = r->res;
 	const struct tbp_hello_rsp *c = tb_conn_caps(r->conn);
+	const struct tb_dut_info *info = tb_dut_info(tb_conn_dut(r->conn));
 	char list[512] = "";
 	size_t pos = 0;
 
 	res->caps = *c;
+	res->protocol = info->protocol;
 	for (unsigned i = 0; i < c->n_workloads; i++) {
 		if (!strcmp(c->workloads[i].name, r->wl->name))
 			r->dev_wl = &res->caps.workloads[i];
@@ -1259,6 +1363,13 @@ static int check_device(struct run *r, struct tb_error *err)
 					"%s%s", i ? ", " : "", c->workloads[i].name);
 		if (pos >= sizeof(list))
 			pos = sizeof(list) - 1;
+	}
+	/* EEMBC firmware runs the one model it was built with: a model file
+	 * given with --model describes it, whatever the firmware calls it. */
+	if (!r->dev_wl && r->user && info->protocol == TB_DUT_EEMBC && c->n_workloads == 1) {
+		res->caps.workloads[0].input_size = r->wl->input_size;
+		res->caps.workloads[0].output_size = r->wl->output_size;
+		r->dev_wl = &res->caps.workloads[0];
 	}
 	if (!r->dev_wl)
 		return tb_error_set(err, TB_ERR_NOTFOUND,
@@ -1273,9 +1384,15 @@ static int check_device(struct run *r, struct tb_error *err)
 	/* Outputs can be checked when the device runs the model the host has. */
 	r->check_outputs = !memcmp(r->dev_wl->model_hash, r->wl->model_hash, TBP_HASH_SIZE) &&
 			   r->dev_wl->output_size == r->wl->output_size;
+	if (!info->has_model_hash) {
+		/* EEMBC: no digest, and results are scores, not the tensor. */
+		res->model_hash[0] = '\0';
+		r->check_outputs = 0;
+	}
 	snprintf(res->board, sizeof(res->board), "%s", r->board->name);
 	snprintf(res->workload, sizeof(res->workload), "%s", r->wl->name);
 	snprintf(res->timing_method, sizeof(res->timing_method), "%s",
+		 info->timing_method ? info->timing_method :
 		 (c->flags & TBP_CAP_TICKS_ARE_INSNS) ?
 		 (r->board->transport == TB_BOARD_TRANSPORT_QEMU ?
 		  "qemu-icount-instructions" : "emulator-instructions") :
@@ -1517,6 +1634,16 @@ int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
 	rc = user_model_args(&r, &o, err);
 	if (rc < 0)
 		goto out;
+	if (o.energy.spec && r.board->protocol != TB_BOARD_PROTOCOL_TINYBENCH) {
+		rc = tb_error_set(err, TB_ERR_UNSUPPORTED,
+				  "board '%s' (protocol %s): energy needs the tinybench "
+				  "protocol for now (EEMBC energy-mode firmware marks its "
+				  "window with GPIO pulses, docs/EEMBC.md)", r.board->name,
+				  tb_board_protocol_name(r.board->protocol));
+		goto out;
+	}
+	if (!o.conn.eembc_model)
+		o.conn.eembc_model = r.wl->name;
 	rc = tb_energy_open(r.board, &o.energy, &o.conn.runner_args, &r.energy, err);
 	if (rc < 0)
 		goto out;

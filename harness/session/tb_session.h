@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "tb_board.h"
+#include "tb_dut.h"
 #include "tb_energy.h"
 #include "tb_err.h"
 #include "tb_link.h"
@@ -52,6 +53,10 @@ struct tb_conn_opts {
 	 * into buf.  NULL: use port. */
 	int (*find_port)(void *user, char *buf, size_t len, struct tb_error *err);
 	void *find_port_user;
+	/* A sim board whose protocol is eembc (or auto): the model its runner
+	 * serves to EEMBC commands (--eembc-model).  NULL: the runner's
+	 * default (the --model one, else the first built-in). */
+	const char *eembc_model;
 };
 
 /* Open the board's transport, start its runner if it is `sim`, say HELLO. */
@@ -65,7 +70,12 @@ void tb_conn_free(struct tb_conn *c);
  * replaced; on failure it may be NULL. */
 int tb_conn_recover(struct tb_conn **c, struct tb_error *err);
 
+/* The tinybench link, or NULL when the device speaks EEMBC. */
 struct tb_link *tb_conn_link(struct tb_conn *c);
+/* The device, whatever its protocol (tb_dut.h); owned by the connection. */
+struct tb_dut *tb_conn_dut(struct tb_conn *c);
+/* The byte pipe under the device (its counters: bytes on the wire). */
+struct tb_transport *tb_conn_transport(struct tb_conn *c);
 const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c);
 /* Port path or transport description ("pty /dev/pts/4 (spawned runner)"). */
 const char *tb_conn_port(const struct tb_conn *c);
@@ -199,6 +209,10 @@ struct tb_run_result {
 	char reason[TB_ERROR_MSG_MAX];
 	int64_t started_at;
 	int64_t ended_at;
+	/* The device's protocol (0 before connecting).  TB_DUT_EEMBC: no
+	 * memory figures (stack/arena fields TB_STORE_UNKNOWN), outputs are
+	 * float32 values (tb_dut.h). */
+	enum tb_dut_protocol protocol;
 };
 
 /*

@@ -7,6 +7,7 @@
  * statements used on every trial are prepared once, at open.
  */
 #include "tb_store.h"
+#include "tb_store_priv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -125,6 +126,32 @@ static const char *const migrations[] = {
 	/* 2 -> 3: how many times each trial was run (a trial that failed on
 	 * the link is run again after a reset).  Existing rows get NULL. */
 	"ALTER TABLE trials ADD COLUMN attempts INTEGER CHECK (attempts >= 1);\n",
+
+	/* 3 -> 4: accuracy runs (tb_store_accuracy.h): the dataset a run
+	 * scored and each input's prediction or score.  New tables only. */
+	"CREATE TABLE accuracy_runs (\n"
+	"	run_id        INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,\n"
+	"	dataset       TEXT NOT NULL,\n"
+	"	labels_sha256 TEXT NOT NULL CHECK (length(labels_sha256) = 64),\n"
+	"	metric        TEXT NOT NULL CHECK (metric IN ('top1', 'auc')),\n"
+	"	n_inputs      INTEGER NOT NULL CHECK (n_inputs >= 1),\n"
+	"	num_classes   INTEGER NOT NULL CHECK (num_classes >= 1),\n"
+	"	input_format  TEXT NOT NULL\n"
+	");\n"
+	"CREATE TABLE predictions (\n"
+	"	run_id       INTEGER NOT NULL REFERENCES accuracy_runs (run_id) ON DELETE CASCADE,\n"
+	"	idx          INTEGER NOT NULL CHECK (idx >= 0),\n"
+	"	file         TEXT NOT NULL,\n"
+	"	label        INTEGER NOT NULL CHECK (label >= 0),\n"
+	"	predicted    INTEGER CHECK (predicted >= 0),\n"
+	"	score        REAL,\n"
+	"	windows      INTEGER NOT NULL CHECK (windows >= 1),\n"
+	"	input_sha256 TEXT NOT NULL CHECK (length(input_sha256) = 64),\n"
+	"	output       BLOB,\n"
+	"	device_us    REAL CHECK (device_us >= 0),\n"
+	"	at           INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (run_id, idx)\n"
+	");\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == TB_STORE_SCHEMA_VERSION,
@@ -1782,4 +1809,11 @@ int tb_store_tags_foreach(struct tb_store *s, int64_t run_id,
 out_finalize:
 	sqlite3_finalize(st);
 	return ret;
+}
+
+/* ------------------------------------------------------ for tb_store_*.c */
+
+sqlite3 *tb_store_sqlite(struct tb_store *s)
+{
+	return s ? s->db : NULL;
 }

@@ -45,7 +45,7 @@
 
 /* Schema version this build writes (PRAGMA user_version).  Databases with a
  * lower version are migrated on open; a higher one is refused. */
-#define TB_STORE_SCHEMA_VERSION 3
+#define TB_STORE_SCHEMA_VERSION 4
 
 /* PRAGMA application_id of a tinybench results database ("tinb"). */
 #define TB_STORE_APPLICATION_ID 0x74696e62

@@ -178,6 +178,123 @@ Test(frame, empty_payload_and_limits)
 	cr_assert_eq(tbp_frame_encode(TBP_HELLO, 1, big, 100, wire, 50), 0u);
 }
 
+/* The frame as the specification builds it: COBS of header | payload |
+ * CRC with tbp_cobs_encode(), then the delimiter. */
+static size_t frame_ref(uint8_t type, uint16_t seq, const uint8_t *payload,
+			size_t len, uint8_t *out, size_t cap)
+{
+	static uint8_t raw[TBP_MAX_PAYLOAD + TBP_FRAME_OVERHEAD];
+	uint32_t crc;
+	size_t n;
+
+	raw[0] = TBP_VERSION;
+	raw[1] = type;
+	raw[2] = (uint8_t)seq;
+	raw[3] = (uint8_t)(seq >> 8);
+	raw[4] = (uint8_t)len;
+	raw[5] = (uint8_t)(len >> 8);
+	if (len)
+		memcpy(raw + 6, payload, len);
+	crc = tbp_crc32(0, raw, 6 + len);
+	for (int k = 0; k < 4; k++)
+		raw[6 + len + k] = (uint8_t)(crc >> (8 * k));
+	n = tbp_cobs_encode(raw, len + TBP_FRAME_OVERHEAD, out, cap);
+	cr_assert_gt(n, 0u);
+	out[n] = 0x00;
+	return n + 1;
+}
+
+/* Collects what tbp_frame_write() hands over, piece by piece. */
+struct sink {
+	uint8_t buf[TBP_WIRE_MAX(TBP_MAX_PAYLOAD)];
+	size_t len;
+	int calls;
+	int fail_at;    /* put() call number that fails, 0: none */
+};
+
+static int sink_put(void *ctx, const uint8_t *p, size_t n)
+{
+	struct sink *s = ctx;
+
+	if (++s->calls == s->fail_at)
+		return -1;
+	cr_assert_leq(s->len + n, sizeof(s->buf));
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+Test(frame, streamed_frames_are_the_specified_bytes)
+{
+	static uint8_t payload[TBP_MAX_PAYLOAD], ref[TBP_WIRE_MAX(TBP_MAX_PAYLOAD)],
+		wire[TBP_WIRE_MAX(TBP_MAX_PAYLOAD)];
+	static const size_t caps[] = { 1, 2, 7, 32, 254, 255, 4096 };
+	/* Lengths around the COBS block size (254) with the 10 bytes of
+	 * header and CRC, plus random ones. */
+	size_t lens[64];
+	int nl = 0;
+
+	for (size_t l = 0; l <= 8; l++)
+		lens[nl++] = l;
+	for (size_t l = 240; l <= 250; l++)
+		lens[nl++] = l;
+	for (size_t l = 492; l <= 500; l++)
+		lens[nl++] = l;
+	lens[nl++] = TBP_MAX_PAYLOAD;
+	while (nl < 64)
+		lens[nl++] = rnd() % (TBP_MAX_PAYLOAD + 1);
+
+	for (int li = 0; li < nl; li++) {
+		for (int fill = 0; fill < 4; fill++) {
+			size_t len = lens[li];
+			uint16_t seq = (uint16_t)rnd();
+
+			/* random, zero-heavy, no zeros at all, all zeros */
+			if (fill == 0 || fill == 1)
+				fill_random(payload, len, fill);
+			else
+				memset(payload, fill == 2 ? 0x5A : 0, len);
+			size_t nref = frame_ref(TBP_INFER_RSP, seq, payload, len,
+						ref, sizeof(ref));
+			size_t n = tbp_frame_encode(TBP_INFER_RSP, seq, payload, len,
+						    wire, sizeof(wire));
+
+			cr_assert_eq(n, nref, "len %zu fill %d: %zu bytes, spec %zu",
+				     len, fill, n, nref);
+			cr_assert_arr_eq(wire, ref, n, "len %zu fill %d", len, fill);
+			cr_assert_eq(tbp_frame_encode(TBP_INFER_RSP, seq, payload, len,
+						      wire, nref - 1), 0u,
+				     "one byte short must be refused");
+			for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+				uint8_t stage[4096];
+				struct sink s = { .len = 0 };
+
+				n = tbp_frame_write(TBP_INFER_RSP, seq, payload, len,
+						    stage, caps[c], sink_put, &s);
+				cr_assert_eq(n, nref, "len %zu cap %zu", len, caps[c]);
+				cr_assert_eq(s.len, nref);
+				cr_assert_arr_eq(s.buf, ref, nref, "len %zu cap %zu",
+						 len, caps[c]);
+				cr_assert_eq(s.calls, (int)((nref + caps[c] - 1) / caps[c]),
+					     "a put() per full buffer and one at the end");
+			}
+		}
+	}
+}
+
+Test(frame, streamed_write_stops_when_the_port_fails)
+{
+	uint8_t payload[300], stage[16];
+	struct sink s = { .len = 0, .fail_at = 3 };
+
+	fill_random(payload, sizeof(payload), 1);
+	cr_assert_eq(tbp_frame_write(TBP_HELLO_RSP, 1, payload, sizeof(payload),
+				     stage, sizeof(stage), sink_put, &s), 0u);
+	cr_assert_eq(s.calls, 3, "no put() after the one that failed");
+	cr_assert_eq(tbp_frame_write(TBP_HELLO_RSP, 1, payload, 10, stage, 0,
+				     sink_put, &s), 0u, "no staging room");
+}
+
 /* Feed everything; collect good frames' seqs and count drops. */
 static int decode_all(const uint8_t *w, size_t n, uint16_t *seqs, int max,
 		      int *drops)
@@ -376,6 +493,40 @@ Test(msg, hello_rsp_round_trip)
 	cr_assert_gt(n, 0u);
 	cr_assert_eq(tbp_hello_rsp_decode(buf, n, &d), 0);
 	cr_assert_eq(memcmp(&m, &d, sizeof(m)), 0, "decoded struct differs");
+}
+
+/* A device writes the fixed part from struct tbp_hello_rsp_head: the same
+ * bytes as from the whole struct. */
+Test(msg, hello_rsp_head_writes_the_same_bytes)
+{
+	struct tbp_hello_rsp m = sample_caps();
+	struct tbp_hello_rsp_head h;
+	struct tbp_writer w;
+	uint8_t a[1024], b[1024];
+	size_t na = encode_caps(&m, a, sizeof(a)), nb;
+
+	memset(&h, 0x5A, sizeof(h));
+	h.proto_version = m.proto_version;
+	h.flags = m.flags;
+	h.window = m.window;
+	h.max_payload = m.max_payload;
+	h.clock_hz = m.clock_hz;
+	h.timer_hz = m.timer_hz;
+	h.max_input = m.max_input;
+	h.stack_size = m.stack_size;
+	h.arena_size = m.arena_size;
+	strcpy(h.board, m.board);
+	strcpy(h.cpu, m.cpu);
+	strcpy(h.runner_version, m.runner_version);
+	strcpy(h.build_id, m.build_id);
+	h.n_workloads = m.n_workloads;
+	tbp_writer_init(&w, b, sizeof(b));
+	tbp_hello_rsp_begin_head(&w, &h);
+	for (unsigned i = 0; i < m.n_workloads; i++)
+		tbp_hello_rsp_add_workload(&w, &m.workloads[i]);
+	nb = tbp_hello_rsp_finish(&w);
+	cr_assert_eq(nb, na);
+	cr_assert_arr_eq(a, b, na);
 }
 
 Test(msg, hello_rsp_every_truncation_and_extension_rejected)

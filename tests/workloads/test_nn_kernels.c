@@ -199,7 +199,9 @@ static void run_conv_case(struct conv_case *c, const char *what, int i)
 	const size_t out_n = (size_t)c->od.n * c->od.h * c->od.w * c->od.c;
 	size_t k;
 
-	cr_assert_eq(tb_nn_convolve_s8_get_buffer_size(&c->id, &c->fd), 0);
+	/* im2col scratch: two int16 columns of the patch, whole groups of 4 */
+	cr_assert_eq(tb_nn_convolve_s8_get_buffer_size(&c->id, &c->fd),
+		     16 * ((c->fd.h * c->fd.w * c->id.c + 3) / 4));
 	ref_conv(c);
 	memset(c->out, 0x55, out_n);
 	cr_assert_eq(tb_nn_convolve_s8(NULL, &c->p, &q, &c->id, c->in, &c->fd, c->filter,

@@ -275,9 +275,19 @@ Test(nn_model, plan_and_accessors)
 	cr_assert_eq(tb_nn_model_init(&m, blob, size), TB_NN_OK);
 	/* conv: 6*5*4 outputs * 27 taps; dw: 3*3*4 * 9; fc: 5 * 4 */
 	cr_assert_eq(tb_nn_model_macs(&m), 6 * 5 * 4 * 27 + 3 * 3 * 4 * 9 + 5 * 4);
-	/* largest live set: conv's input 90 (-> 96) + output 120 */
-	cr_assert_eq(m.arena_size, 96 + 120);
-	cr_assert_eq(tb_nn_model_arena_size(&m), 216);
+	/* largest live set: conv's input 90 (-> 96) + output 120 + the conv's
+	 * im2col scratch (two columns of 27 int16, in groups of four: 112) */
+	cr_assert_eq(m.version, TB_NN_MODEL_VERSION);
+	cr_assert_eq(m.arena_size, 96 + 120 + 112);
+	cr_assert_eq(tb_nn_model_arena_size(&m), 328);
+	cr_assert_eq(tb_nn_model_live_peak(&m), 328);
+	cr_assert_eq(tb_nn_model_max_op_footprint(&m), 90 + 120 + 112);
+	cr_assert_eq(tb_nn_model_op(&m, 0, &op), 0);
+	cr_assert_eq(op.scratch_size, 112);
+	cr_assert_eq(op.scratch_offset % 8, 0);
+	cr_assert_eq(tb_nn_model_op(&m, 1, &op), 0);
+	cr_assert_eq(op.scratch_size, 0);
+	cr_assert_eq(op.scratch_offset, 0);
 	cr_assert_eq(tb_nn_model_tensor(&m, m.input, &t), 0);
 	cr_assert_eq(t.size, 90);
 	cr_assert_eq(t.zero_point, -5);
@@ -469,7 +479,39 @@ static void p_op_code_zero(uint8_t *b)
 }
 static void p_version(uint8_t *b)
 {
-	wr16(b + TB_NN_HDR_VERSION, 2);
+	wr16(b + TB_NN_HDR_VERSION, TB_NN_MODEL_VERSION + 1);
+}
+static void p_version0(uint8_t *b)
+{
+	wr16(b + TB_NN_HDR_VERSION, 0);
+}
+/* Op 0 (the conv) has kernel scratch; op 1 (depthwise) has none. */
+static void p_scratch_past_arena(uint8_t *b)
+{
+	wr32(op_field(b, 0, TB_NN_OPR_SCRATCH_OFFSET), rd32(b + TB_NN_HDR_ARENA_SIZE) -
+	     (rd32(op_field(b, 0, TB_NN_OPR_SCRATCH_SIZE)) & ~7u) + 8);
+}
+static void p_scratch_misaligned(uint8_t *b)
+{
+	wr32(op_field(b, 0, TB_NN_OPR_SCRATCH_OFFSET),
+	     rd32(op_field(b, 0, TB_NN_OPR_SCRATCH_OFFSET)) + 4);
+	wr32(op_field(b, 0, TB_NN_OPR_SCRATCH_SIZE), 8);
+}
+static void p_scratch_on_input(uint8_t *b)
+{
+	wr32(op_field(b, 0, TB_NN_OPR_SCRATCH_OFFSET), rd32(tensor_field(b, 0, TB_NN_TEN_OFFSET)) & ~7u);
+}
+static void p_scratch_on_output(uint8_t *b)
+{
+	wr32(op_field(b, 0, TB_NN_OPR_SCRATCH_OFFSET), rd32(tensor_field(b, 3, TB_NN_TEN_OFFSET)) & ~7u);
+}
+static void p_scratch_offset_without_size(uint8_t *b)
+{
+	wr32(op_field(b, 1, TB_NN_OPR_SCRATCH_OFFSET), 8);
+}
+static void p_scratch_in_version1(uint8_t *b)
+{
+	wr16(b + TB_NN_HDR_VERSION, 1);	/* op 0 keeps its scratch: reserved bytes in v1 */
 }
 static void p_flags(uint8_t *b)
 {
@@ -569,7 +611,14 @@ Test(nn_model, hand_broken_blobs_are_rejected)
 		{ p_ops_misaligned, TB_NN_ERR_FORMAT, "misaligned op table" },
 		{ p_op_code_unknown, TB_NN_ERR_FORMAT, "unknown op code" },
 		{ p_op_code_zero, TB_NN_ERR_FORMAT, "op code 0" },
-		{ p_version, TB_NN_ERR_UNSUPPORTED, "version 2" },
+		{ p_version, TB_NN_ERR_UNSUPPORTED, "version 3" },
+		{ p_version0, TB_NN_ERR_UNSUPPORTED, "version 0" },
+		{ p_scratch_past_arena, TB_NN_ERR_FORMAT, "scratch past the arena" },
+		{ p_scratch_misaligned, TB_NN_ERR_FORMAT, "scratch not 8-aligned" },
+		{ p_scratch_on_input, TB_NN_ERR_FORMAT, "scratch over the op's input" },
+		{ p_scratch_on_output, TB_NN_ERR_FORMAT, "scratch over the op's output" },
+		{ p_scratch_offset_without_size, TB_NN_ERR_FORMAT, "scratch offset, size 0" },
+		{ p_scratch_in_version1, TB_NN_ERR_FORMAT, "scratch in a version 1 blob" },
 		{ p_flags, TB_NN_ERR_UNSUPPORTED, "unknown header flag" },
 		{ p_mult_offset, TB_NN_ERR_FORMAT, "multipliers past the data section" },
 		{ p_shift_value, TB_NN_ERR_FORMAT, "shift 31" },
@@ -598,6 +647,48 @@ Test(nn_model, hand_broken_blobs_are_rejected)
 	cr_assert_eq(try_blob(blob, size, NULL), TB_NN_OK, "pristine blob");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_reject(blob, size, cases[i].patch, cases[i].want, cases[i].what);
+	free(blob);
+}
+
+/* A version 1 blob (no scratch: the bytes were reserved) still loads and
+ * gives the same outputs, the kernels taking their paths without scratch. */
+Test(nn_model, version1_blob_runs_without_scratch)
+{
+	struct small s;
+	struct tb_nn_model m1, m2;
+	uint8_t *blob, *v1, *a1, *a2;
+	int8_t in[90], out1[5], out2[5];
+	size_t size;
+	uint32_t i;
+	struct ref_rng r;
+
+	small_init(&s, 11);
+	small_blob(&s, &blob, &size);
+	v1 = exact_copy(blob, size);
+	wr16(v1 + TB_NN_HDR_VERSION, 1);
+	for (i = 0; i < rd16(v1 + TB_NN_HDR_NUM_OPS); i++) {
+		wr32(op_field(v1, (int)i, TB_NN_OPR_SCRATCH_OFFSET), 0);
+		wr32(op_field(v1, (int)i, TB_NN_OPR_SCRATCH_SIZE), 0);
+	}
+	cr_assert_eq(tb_nn_model_init(&m1, v1, size), TB_NN_OK);
+	cr_assert_eq(tb_nn_model_init(&m2, blob, size), TB_NN_OK);
+	cr_assert_eq(m1.version, 1);
+	a1 = malloc(tb_nn_model_arena_size(&m1));
+	a2 = malloc(tb_nn_model_arena_size(&m2));
+	cr_assert(a1 && a2);
+	ref_seed(&r, 77);
+	for (int trial = 0; trial < 20; trial++) {
+		for (i = 0; i < sizeof(in); i++)
+			in[i] = (int8_t)ref_range(&r, -128, 127);
+		cr_assert_eq(tb_nn_model_invoke(&m1, in, sizeof(in), out1, sizeof(out1), a1,
+						tb_nn_model_arena_size(&m1)), TB_NN_OK);
+		cr_assert_eq(tb_nn_model_invoke(&m2, in, sizeof(in), out2, sizeof(out2), a2,
+						tb_nn_model_arena_size(&m2)), TB_NN_OK);
+		cr_assert_arr_eq(out1, out2, sizeof(out1), "trial %d", trial);
+	}
+	free(a1);
+	free(a2);
+	free(v1);
 	free(blob);
 }
 

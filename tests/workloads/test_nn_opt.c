@@ -5,8 +5,12 @@
  *
  * Built twice (tests/workloads/meson.build): against the normal kernels
  * (the generic fast paths: blocked, vectorisable loops) and against the
- * same sources compiled with TB_NN_EMULATE_DSP (the Cortex-M SMLAD paths,
- * run through exact C models of the DSP instructions).  Also checks the
+ * same sources compiled with TB_NN_EMULATE_DSP (the Cortex-M paths: im2col
+ * and the 2x2 SMLAD matrix multiply, the SMLABB/SMLATT depthwise, the
+ * SMMULR/QADD requantisation, run through exact C models of the DSP
+ * instructions; this file is then compiled with it too, so it also tests
+ * the requantisation forms directly).  Kernels are called with the
+ * scratch their _get_buffer_size() asks for and without.  Also checks the
  * kernels that have a single path (max pool, add, quantize) against
  * naive references, and the float32 kernels against the int8 ones'
  * semantics on exact values.
@@ -17,6 +21,8 @@
 #include <string.h>
 
 #include "tb_nn.h"
+#include "tb_nn_dsp.h"
+#include "tb_nn_support.h"
 #include "tb_nn_test_ref.h"
 
 #define SEEDS 600
@@ -40,6 +46,34 @@ static void requant(struct ref_rng *r, int32_t depth, int32_t *m, int32_t *s)
 	*s = ref_clamp(-(6 + bits) + ref_range(r, -4, 3), -31, 30);
 }
 
+/*
+ * Now and then a multiplier the fast requantisation must not take
+ * (INT32_MIN: SRDHM saturates) or that sits on an edge of its range
+ * (2^30, 0, a negative one), or a shift outside the usual [-23, -1]: the
+ * fast paths fall back or cope, bit for bit.
+ */
+static void quant_edges(struct ref_rng *r, int32_t *m, int32_t *s, int32_t n)
+{
+	static const int32_t edge[] = { INT32_MIN, 1 << 30, 0, -(1 << 30) - 12345, INT32_MAX };
+
+	if (!ref_range(r, 0, 9))
+		m[ref_range(r, 0, n - 1)] = edge[ref_range(r, 0, 4)];
+	/* a dead channel's deep right shift, no shift, a left shift */
+	if (s && !ref_range(r, 0, 9))
+		s[ref_range(r, 0, n - 1)] = ref_range(r, 0, 1) ? ref_range(r, -31, -24) :
+					    ref_range(r, 0, 3);
+}
+
+/* Scratch of the size a kernel asks for, filled with garbage. */
+static void scratch(struct tb_nn_context *ctx, int32_t size)
+{
+	cr_assert_geq(size, 0);
+	ctx->size = size;
+	ctx->buf = malloc(size ? (size_t)size : 1);
+	cr_assert(ctx->buf);
+	memset(ctx->buf, 0xA5, size ? (size_t)size : 1);
+}
+
 /* SAME-like geometry: every window starts inside the input. */
 static void axis(struct ref_rng *r, int32_t max_in, int32_t max_k, int32_t *in, int32_t *k,
 		 int32_t *stride, int32_t *dil, int32_t *pad, int32_t *out)
@@ -56,6 +90,84 @@ static void axis(struct ref_rng *r, int32_t max_in, int32_t max_k, int32_t *in, 
 	       ref_range(r, 1, (*in + 2 * *pad - eff) / *stride + 1);
 	while (*out > 1 && (*out - 1) * *stride - *pad >= *in)
 		(*out)--;
+}
+
+/* An int32 that is often an edge: 0, +-1, the extremes, powers of two. */
+static int32_t edgy(struct ref_rng *r)
+{
+	const uint32_t k = ref_rand(r) % 16;
+	const uint32_t v = ref_rand(r) ^ (ref_rand(r) << 16);
+
+	switch (k) {
+	case 0: return 0;
+	case 1: return INT32_MAX;
+	case 2: return INT32_MIN;
+	case 3: return (int32_t)(1u << (ref_rand(r) % 31));
+	case 4: return -(int32_t)(1u << (ref_rand(r) % 31));
+	case 5: return ref_range(r, -3, 3);
+	case 6: return (int32_t)v >> (ref_rand(r) % 31);
+	}
+	return (int32_t)v;
+}
+
+/*
+ * The requantisation forms of the fast paths against tb_nn_requant()
+ * (TFLite's MultiplyByQuantizedMultiplier), then offset and clamp as the
+ * kernels do: the hoisted C form for every multiplier but INT32_MIN, and
+ * on a DSP build the SMMULR form (multipliers >= -2^30, any shift) and
+ * the usual SMMULR/QADD form (multipliers in [2^30, 2^31), shifts in
+ * [-23, -1], int8 offset, full int8 range).
+ */
+Test(nn_opt, requantisation_forms_are_exact)
+{
+	struct ref_rng r;
+	long usual = 0, dsp = 0;
+
+	ref_seed(&r, 0x5E0);
+	for (int i = 0; i < 2000000; i++) {
+		const int32_t acc = edgy(&r);
+		const int32_t m = i % 1000 == 0 ? (int32_t)(1u << 30) :	/* exactly 0.5 */
+				  ref_range(&r, 0, 7) ? ref_range(&r, 1 << 30, INT32_MAX) : edgy(&r);
+		const int32_t shift = ref_range(&r, 0, 3) ? ref_range(&r, -12, 2) :
+				      ref_range(&r, -31, 30);
+		const int32_t off = ref_range(&r, -128, 127);
+		const int32_t lo = ref_range(&r, 0, 1) ? -128 : ref_range(&r, -128, 127);
+		const int32_t hi = ref_range(&r, 0, 1) ? 127 : ref_range(&r, lo, 127);
+		const int32_t want = tb_nn_requant(acc, m, shift);
+		struct tb_nn_rq q;
+
+		if (m != INT32_MIN) {
+			tb_nn_rq_init(&q, m, shift);
+			cr_assert_eq(tb_nn_rq_apply(acc, &q), want,
+				     "rq: acc %d m %d shift %d", acc, m, shift);
+		}
+#if TB_NN_HAVE_DSP
+		if (m >= -(1 << 30)) {
+			const int32_t want_out = tb_nn_clamp(tb_nn_add_wrap(want, off), lo, hi);
+			struct tb_nn_rqd d;
+
+			tb_nn_rqd_init(&d, m, shift);
+			cr_assert_eq(tb_nn_clamp(tb_nn_rqd_apply(acc, &d, off), lo, hi), want_out,
+				     "rqd: acc %d m %d shift %d off %d", acc, m, shift, off);
+			dsp++;
+		}
+		if (m >= (1 << 30) && shift >= -23 && shift <= -1) {
+			cr_assert_eq(tb_nn_rqd_apply_usual(acc, (int32_t)((uint32_t)m << 1), -shift,
+							   1 << (-shift - 1), off),
+				     tb_nn_clamp(tb_nn_add_wrap(want, off), -128, 127),
+				     "usual: acc %d m %d shift %d off %d", acc, m, shift, off);
+			usual++;
+		}
+#else
+		(void)off;
+		(void)lo;
+		(void)hi;
+#endif
+	}
+	cr_log_info("DSP form checked %ld times, usual form %ld times", dsp, usual);
+#if TB_NN_HAVE_DSP
+	cr_assert_gt(usual, 100000);
+#endif
 }
 
 Test(nn_opt, conv_fast_path_is_bit_identical)
@@ -107,16 +219,24 @@ Test(nn_opt, conv_fast_path_is_bit_identical)
 			bias[c] = ref_range(&r, -(1 << 20), 1 << 20);
 			requant(&r, fd.h * fd.w * fd.c, &m[c], &s[c]);
 		}
+		quant_edges(&r, m, s, fd.n);
 		{
 			const struct tb_nn_per_channel_quant_params q = { m, s };
 			const int32_t *bp = seed % 7 ? bias : NULL;
+			struct tb_nn_context ctx;
 
-			cr_assert_eq(tb_nn_convolve_s8(NULL, &p, &q, &id, in, &fd, f, bp, &od, a), 0);
+			scratch(&ctx, tb_nn_convolve_s8_get_buffer_size(&id, &fd));
 			cr_assert_eq(tb_nn_convolve_s8_ref(NULL, &p, &q, &id, in, &fd, f, bp, &od, b), 0);
+			cr_assert_eq(tb_nn_convolve_s8(&ctx, &p, &q, &id, in, &fd, f, bp, &od, a), 0);
+			cr_assert(!memcmp(a, b, out_n),
+				  "seed %d: conv %dx%dx%dx%d k%dx%d s%d,%d d%d,%d p%d,%d -> %d ch differs",
+				  seed, id.n, id.h, id.w, id.c, kh, kw, sh, sw, dh, dw, ph, pw, fd.n);
+			/* without scratch: the path that needs none */
+			memset(a, 0x5A, out_n);
+			cr_assert_eq(tb_nn_convolve_s8(NULL, &p, &q, &id, in, &fd, f, bp, &od, a), 0);
+			cr_assert(!memcmp(a, b, out_n), "seed %d: conv without scratch differs", seed);
+			free(ctx.buf);
 		}
-		cr_assert(!memcmp(a, b, out_n),
-			  "seed %d: conv %dx%dx%dx%d k%dx%d s%d,%d d%d,%d p%d,%d -> %d ch differs",
-			  seed, id.n, id.h, id.w, id.c, kh, kw, sh, sw, dh, dw, ph, pw, fd.n);
 		free(in); free(f); free(a); free(b); free(bias); free(m); free(s);
 	}
 }
@@ -164,6 +284,7 @@ Test(nn_opt, depthwise_fast_path_is_bit_identical)
 			bias[c] = ref_range(&r, -(1 << 20), 1 << 20);
 			requant(&r, fd.h * fd.w, &m[c], &s[c]);
 		}
+		quant_edges(&r, m, s, fd.c);
 		{
 			const struct tb_nn_per_channel_quant_params q = { m, s };
 			const int32_t *bp = seed % 7 ? bias : NULL;
@@ -198,6 +319,7 @@ Test(nn_opt, fully_connected_fast_path_is_bit_identical)
 		p.activation.min = ref_range(&r, -128, 0);
 		p.activation.max = ref_range(&r, p.activation.min, 127);
 		requant(&r, depth, &q.multiplier, &q.shift);
+		quant_edges(&r, &q.multiplier, &q.shift, 1);
 		in = malloc((size_t)batches * depth);
 		f = malloc((size_t)units * depth);
 		a = malloc((size_t)batches * units);

@@ -25,6 +25,8 @@ struct bld_op {
 	uint16_t output;
 	uint32_t params_offset;		/* bytes into the params section */
 	uint32_t params_size;
+	uint32_t scratch_offset;	/* planned in finish() */
+	uint32_t scratch_size;
 };
 
 struct tb_nn_builder {
@@ -448,18 +450,35 @@ static void touch(struct tb_nn_plan_buffer *pb, int32_t t)
 		pb->last = t;
 }
 
-/* Plan the arena; fills each activation's offset and *arena. */
+/* The kernel scratch op i asks for (tb_nn_op_scratch_size()). */
+static uint32_t op_scratch(const struct tb_nn_builder *b, const struct bld_op *op)
+{
+	const struct bld_tensor *in, *f;
+
+	if (op->num_inputs < 2 || op->inputs[0] == TB_NN_NO_TENSOR ||
+	    op->inputs[1] == TB_NN_NO_TENSOR)
+		return 0;
+	in = &b->tensors[op->inputs[0]];
+	f = &b->tensors[op->inputs[1]];
+	return tb_nn_op_scratch_size(op->code, in->desc.dtype, in->desc.dims, f->desc.dims);
+}
+
+/*
+ * Plan the arena: one buffer per activation (live from its first to its
+ * last use) and one per op that needs kernel scratch (live during that
+ * op).  Fills each activation's offset, each op's scratch and *arena.
+ */
 static int plan(struct tb_nn_builder *b, uint32_t *arena)
 {
 	struct tb_nn_plan_buffer *pb = NULL;
 	uint32_t *order = NULL, *which = NULL;
-	uint32_t n = 0;
+	uint32_t n = 0, n_act;
 	size_t i, k;
 	int ret = TB_NN_ERR_NOMEM;
 
-	pb = calloc(b->num_tensors + 1, sizeof(*pb));
-	order = calloc(b->num_tensors + 1, sizeof(*order));
-	which = calloc(b->num_tensors + 1, sizeof(*which));
+	pb = calloc(b->num_tensors + b->num_ops + 1, sizeof(*pb));
+	order = calloc(b->num_tensors + b->num_ops + 1, sizeof(*order));
+	which = calloc(b->num_tensors + b->num_ops + 1, sizeof(*which));
 	if (!pb || !order || !which)
 		goto out_free;
 
@@ -488,12 +507,27 @@ static int plan(struct tb_nn_builder *b, uint32_t *arena)
 	for (i = 0; i < n; i++)
 		if (pb[i].first < 0)
 			goto out_free;		/* an activation no op uses */
+	n_act = n;
+	for (i = 0; i < b->num_ops; i++) {
+		struct bld_op *op = &b->ops[i];
+
+		op->scratch_offset = 0;
+		op->scratch_size = op_scratch(b, op);
+		if (!op->scratch_size)
+			continue;
+		pb[n].size = op->scratch_size;
+		pb[n].first = pb[n].last = (int32_t)i;
+		which[b->num_tensors + i] = n++;
+	}
 	ret = tb_nn_plan_arena(pb, n, TB_NN_MODEL_ALIGN, order, arena);
 	if (ret)
 		goto out_free;
 	for (i = 0; i < b->num_tensors; i++)
 		if (!b->tensors[i].is_const)
 			b->tensors[i].offset = pb[which[i]].offset;
+	for (i = 0; n > n_act && i < b->num_ops; i++)
+		if (b->ops[i].scratch_size)
+			b->ops[i].scratch_offset = pb[which[b->num_tensors + i]].offset;
 
 out_free:
 	free(pb);
@@ -555,6 +589,8 @@ static void write_op(uint8_t *r, const struct bld_op *op)
 	wr16(r + TB_NN_OPR_OUTPUTS + 2, TB_NN_NO_TENSOR);
 	wr32(r + TB_NN_OPR_PARAMS_OFFSET, op->params_offset);
 	wr32(r + TB_NN_OPR_PARAMS_SIZE, op->params_size);
+	wr32(r + TB_NN_OPR_SCRATCH_OFFSET, op->scratch_offset);
+	wr32(r + TB_NN_OPR_SCRATCH_SIZE, op->scratch_size);
 }
 
 int tb_nn_builder_finish(struct tb_nn_builder *b, uint8_t **blob, size_t *size)

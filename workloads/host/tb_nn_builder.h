@@ -1,10 +1,11 @@
 /*
  * tb_nn_builder.h - host-side writer of tinybench model blobs.
  *
- * Builds a graph tensor by tensor and op by op, then plans the activation
- * arena (tb_nn_plan_arena()) and serialises the blob described in
- * docs/MODEL_FORMAT.md.  Used by the workload generator at build time and
- * by the .tflite importer; never linked into device code (it allocates).
+ * Builds a graph tensor by tensor and op by op, then plans the arena of
+ * activations and kernel scratch (tb_nn_plan_arena()) and serialises the
+ * blob described in docs/MODEL_FORMAT.md.  Used by the workload generator
+ * at build time and by the .tflite importer; never linked into device code
+ * (it allocates).
  *
  * Ownership: a builder is created by tb_nn_builder_new() and released by
  * tb_nn_builder_free() (NULL is accepted).  Constant data passed to it is
@@ -96,7 +97,8 @@ int tb_nn_builder_set_io(struct tb_nn_builder *b, int input, int output);
 
 /*
  * Compute lifetimes (first and last op touching each activation; the
- * input lives from op 0, the output to the last op), plan the arena and
+ * input lives from op 0, the output to the last op; an op's kernel
+ * scratch, tb_nn_op_scratch_size(), during that op), plan the arena and
  * serialise.  Every activation must be used by some op.  *blob is
  * malloc()ed for the caller.
  */

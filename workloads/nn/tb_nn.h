@@ -9,8 +9,13 @@
  * Ownership: kernels never allocate.  The caller owns every buffer: inputs,
  * weights, outputs and the optional scratch described by a struct
  * tb_nn_context (size it with the kernel's _get_buffer_size() companion;
- * a size of 0 means the kernel needs none and ctx may be NULL).  Kernels
- * keep no state between calls and are reentrant.
+ * a size of 0 means the kernel needs none and ctx may be NULL).  Scratch
+ * is always optional: a kernel given less than it asks for, or a buffer
+ * not 8-byte aligned, or ctx NULL, takes a path that needs none, with the
+ * same results.  The sizes are the same on every target (model blobs plan
+ * them at build time); a path that does not use the scratch ignores it.
+ * The kernel leaves the scratch in any state.  Kernels keep no state
+ * between calls and are reentrant.
  *
  * Device-safe C11: only <stdint.h>, <stddef.h>, <string.h>, <limits.h>;
  * no malloc, no stdio, no recursion, no libm.  The int8 kernels use no
@@ -132,7 +137,8 @@ struct tb_nn_softmax_params {
  * Convolution, int8 activations and per-output-channel int8 weights
  * (symmetric), int32 bias (may be NULL).  TFLite reference ConvPerChannel.
  * input_dims {n, h, w, in_ch}, filter_dims {out_ch, kh, kw, in_ch},
- * output_dims {n, out_h, out_w, out_ch}.
+ * output_dims {n, out_h, out_w, out_ch}.  Scratch: the im2col columns of
+ * the Cortex-M DSP path, 16 * ceil(kh * kw * in_ch / 4) bytes.
  */
 int32_t tb_nn_convolve_s8_get_buffer_size(const struct tb_nn_dims *input_dims,
 					  const struct tb_nn_dims *filter_dims);

@@ -111,6 +111,8 @@ static void decode_op(const struct tb_nn_model *m, uint32_t i,
 		op->outputs[k] = rd16(r + TB_NN_OPR_OUTPUTS + 2 * k);
 	op->params_offset = rd32(r + TB_NN_OPR_PARAMS_OFFSET);
 	op->params_size = rd32(r + TB_NN_OPR_PARAMS_SIZE);
+	op->scratch_offset = rd32(r + TB_NN_OPR_SCRATCH_OFFSET);
+	op->scratch_size = rd32(r + TB_NN_OPR_SCRATCH_SIZE);
 }
 
 static uint32_t scale_bits(const struct tb_nn_tensor_info *t)
@@ -138,7 +140,8 @@ static int check_header(struct tb_nn_model *m, const uint8_t *b, size_t size)
 
 	if (size < TB_NN_MODEL_HEADER_SIZE || rd32(b + TB_NN_HDR_MAGIC) != TB_NN_MODEL_MAGIC)
 		return TB_NN_ERR_FORMAT;
-	if (rd16(b + TB_NN_HDR_VERSION) != TB_NN_MODEL_VERSION ||
+	m->version = rd16(b + TB_NN_HDR_VERSION);
+	if (m->version < 1 || m->version > TB_NN_MODEL_VERSION ||
 	    rd32(b + TB_NN_HDR_FLAGS) != 0)
 		return TB_NN_ERR_UNSUPPORTED;
 	total = rd32(b + TB_NN_HDR_TOTAL_SIZE);
@@ -350,18 +353,28 @@ static int shifts_ok(const int32_t *shift, uint32_t n)
 	return 1;
 }
 
-/* The output must not share arena bytes with any input. */
+static int overlap(uint32_t a, uint32_t a_size, uint32_t b, uint32_t b_size)
+{
+	return (uint64_t)a < (uint64_t)b + b_size && (uint64_t)b < (uint64_t)a + a_size;
+}
+
+/* The output must not share arena bytes with any input, nor the scratch
+ * with any of them. */
 static int no_alias(const struct op_ctx *c)
 {
 	const struct tb_nn_tensor_info *o = &c->t[TB_NN_MODEL_MAX_INPUTS];
+	const uint32_t so = c->op.scratch_offset, ss = c->op.scratch_size;
 	int k;
 
+	if (ss && overlap(so, ss, o->offset, o->size))
+		return 0;
 	for (k = 0; k < c->op.num_inputs; k++) {
 		const struct tb_nn_tensor_info *t = &c->t[k];
 
 		if (c->op.inputs[k] == TB_NN_NO_TENSOR || !is_arena(t))
 			continue;
-		if (t->offset < o->offset + o->size && o->offset < t->offset + t->size)
+		if (overlap(t->offset, t->size, o->offset, o->size) ||
+		    (ss && overlap(so, ss, t->offset, t->size)))
 			return 0;
 	}
 	return 1;
@@ -593,12 +606,12 @@ static const struct op_desc *op_desc(uint16_t code)
 
 /*
  * Decode op i and its tensors into c, checking the record itself: arity,
- * tensor indices, parameter bounds.  Shared by check_op() and invoke().
+ * tensor indices, parameter and scratch bounds.  Shared by check_op() and
+ * invoke().
  */
 static int load_op(const struct tb_nn_model *m, uint32_t i, struct op_ctx *c,
 		   const struct op_desc **descp)
 {
-	const uint8_t *r = m->ops + (size_t)i * TB_NN_MODEL_OP_SIZE;
 	const struct op_desc *d;
 	int k;
 
@@ -607,9 +620,14 @@ static int load_op(const struct tb_nn_model *m, uint32_t i, struct op_ctx *c,
 	d = op_desc(c->op.code);
 	if (!d || c->op.num_inputs != d->num_inputs || c->op.num_outputs != 1 ||
 	    c->op.outputs[1] != TB_NN_NO_TENSOR ||
-	    !all_zero(r + TB_NN_OPR_RESERVED, TB_NN_MODEL_OP_SIZE - TB_NN_OPR_RESERVED) ||
 	    c->op.params_size != 4u * d->num_params || c->op.params_offset % 4 ||
 	    !in_bounds(c->op.params_offset, c->op.params_size, m->params_size))
+		return TB_NN_ERR_FORMAT;
+	/* Scratch: none (offset 0 too; always so in version 1, where these
+	 * bytes were reserved), or an 8-aligned range of the arena. */
+	if (c->op.scratch_size == 0 ? c->op.scratch_offset != 0 :
+	    m->version < 2 || c->op.scratch_offset % TB_NN_MODEL_ALIGN ||
+	    !in_bounds(c->op.scratch_offset, c->op.scratch_size, m->arena_size))
 		return TB_NN_ERR_FORMAT;
 
 	memset(c->t, 0, sizeof(c->t));
@@ -644,7 +662,7 @@ static int check_op(const struct tb_nn_model *m, uint32_t i)
 		return ret;
 	if (!is_arena(&c.t[TB_NN_MODEL_MAX_INPUTS]))
 		return TB_NN_ERR_FORMAT;	/* ops write only to the arena */
-	if (c.op.code == TB_NN_OP_RESHAPE &&
+	if (c.op.code == TB_NN_OP_RESHAPE && !c.op.scratch_size &&
 	    c.t[0].offset == c.t[TB_NN_MODEL_MAX_INPUTS].offset && is_arena(&c.t[0]))
 		return d->check(&c) ? TB_NN_OK : TB_NN_ERR_FORMAT;	/* in place */
 	if (!no_alias(&c) || !d->check(&c))
@@ -684,10 +702,6 @@ int tb_nn_model_init(struct tb_nn_model *m, const void *blob, size_t size)
 	if (!is_arena(&t))
 		goto out_format;
 
-	/* The pure C kernels need no scratch; optimised ones will size it here. */
-	m->scratch_offset = (m->arena_size + TB_NN_MODEL_ALIGN - 1) &
-			    ~(uint32_t)(TB_NN_MODEL_ALIGN - 1);
-	m->scratch_size = 0;
 	return TB_NN_OK;
 
 out_format:
@@ -710,7 +724,40 @@ uint32_t tb_nn_model_arena_size(const struct tb_nn_model *m)
 {
 	if (!m || !m->blob)
 		return 0;
-	return m->scratch_offset + m->scratch_size;
+	return (m->arena_size + TB_NN_MODEL_ALIGN - 1) & ~(uint32_t)(TB_NN_MODEL_ALIGN - 1);
+}
+
+uint32_t tb_nn_op_scratch_size(uint16_t code, uint8_t dtype,
+			       const uint32_t input_dims[TB_NN_MODEL_MAX_RANK],
+			       const uint32_t filter_dims[TB_NN_MODEL_MAX_RANK])
+{
+	struct tb_nn_dims id, fd;
+	int32_t n = 0;
+
+	if (!input_dims || !filter_dims || dtype != TB_NN_DTYPE_INT8)
+		return 0;
+	if (input_dims[3] > MAX_DIM || filter_dims[0] > MAX_DIM || filter_dims[1] > MAX_WINDOW ||
+	    filter_dims[2] > MAX_WINDOW || filter_dims[3] > MAX_DIM)
+		return 0;
+	id = (struct tb_nn_dims){ (int32_t)input_dims[0], (int32_t)input_dims[1],
+				  (int32_t)input_dims[2], (int32_t)input_dims[3] };
+	fd = (struct tb_nn_dims){ (int32_t)filter_dims[0], (int32_t)filter_dims[1],
+				  (int32_t)filter_dims[2], (int32_t)filter_dims[3] };
+	switch (code) {
+	case TB_NN_OP_CONV_2D:
+		n = tb_nn_convolve_s8_get_buffer_size(&id, &fd);
+		break;
+	case TB_NN_OP_DEPTHWISE_CONV_2D:
+		n = tb_nn_depthwise_conv_s8_get_buffer_size(&id, &fd);
+		break;
+	case TB_NN_OP_FULLY_CONNECTED:
+		fd = (struct tb_nn_dims){ (int32_t)filter_dims[0], 1, 1, (int32_t)filter_dims[1] };
+		n = tb_nn_fully_connected_s8_get_buffer_size(&fd);
+		break;
+	}
+	if (n <= 0)
+		return 0;
+	return ((uint32_t)n + TB_NN_MODEL_ALIGN - 1) & ~(uint32_t)(TB_NN_MODEL_ALIGN - 1);
 }
 
 int tb_nn_model_tensor(const struct tb_nn_model *m, uint32_t index,
@@ -787,6 +834,7 @@ uint32_t tb_nn_model_max_op_footprint(const struct tb_nn_model *m)
 			ids[n++] = ti;
 			sum += t.size;
 		}
+		sum += op.scratch_size;
 		if (sum > best)
 			best = sum;
 	}
@@ -832,6 +880,8 @@ uint32_t tb_nn_model_live_peak(const struct tb_nn_model *m)
 			if (first >= 0 && first <= (int32_t)i && (int32_t)i <= last)
 				sum += (t.size + 7u) & ~7u;
 		}
+		decode_op(m, i, &op);
+		sum += (op.scratch_size + 7u) & ~7u;
 		if (sum > peak)
 			peak = sum;
 	}
@@ -843,7 +893,7 @@ uint32_t tb_nn_model_live_peak(const struct tb_nn_model *m)
 struct run_ctx {
 	const struct tb_nn_model *m;
 	uint8_t *arena;
-	struct tb_nn_context scratch;
+	struct tb_nn_context scratch;	/* the running op's, from its record */
 };
 
 static void *tensor_ptr(const struct run_ctx *r, const struct tb_nn_tensor_info *t)
@@ -1091,7 +1141,7 @@ static int run_reshape(const struct run_ctx *r, const struct op_ctx *c)
 	return TB_NN_OK;
 }
 
-static int run_op(const struct run_ctx *r, uint32_t i)
+static int run_op(struct run_ctx *r, uint32_t i)
 {
 	const struct op_desc *d;
 	struct op_ctx c;
@@ -1100,6 +1150,8 @@ static int run_op(const struct run_ctx *r, uint32_t i)
 	ret = load_op(r->m, i, &c, &d);
 	if (ret)
 		return ret;
+	r->scratch.buf = c.op.scratch_size ? r->arena + c.op.scratch_offset : NULL;
+	r->scratch.size = (int32_t)c.op.scratch_size;
 	switch (c.op.code) {
 	case TB_NN_OP_CONV_2D:
 		if (c.t[0].dtype == TB_NN_DTYPE_FLOAT32)
@@ -1146,8 +1198,6 @@ int tb_nn_model_invoke(const struct tb_nn_model *m, const void *in, size_t in_si
 
 	r.m = m;
 	r.arena = arena;
-	r.scratch.buf = m->scratch_size ? r.arena + m->scratch_offset : NULL;
-	r.scratch.size = (int32_t)m->scratch_size;
 
 	memcpy(r.arena + ti.offset, in, ti.size);
 	for (i = 0; i < m->num_ops; i++) {

@@ -4,9 +4,9 @@
  * A model is one contiguous little-endian blob (docs/MODEL_FORMAT.md):
  * header, tensor table, op table, op parameters, constant data.  The
  * interpreter runs it in place, straight from const memory (flash on a
- * device): weights are never copied.  Activations live in a caller-owned
- * arena at offsets planned at build time (tb_nn_plan_arena()) and stored
- * in the blob.
+ * device): weights are never copied.  Activations and the kernels'
+ * scratch buffers live in a caller-owned arena at offsets planned at
+ * build time (tb_nn_plan_arena()) and stored in the blob.
  *
  * Ownership: tb_nn_model_init() validates the blob completely and fills a
  * caller-owned struct tb_nn_model that points into the blob; the blob must
@@ -29,7 +29,7 @@
 
 /* Format constants.  Stored in blobs: append only, never renumber. */
 #define TB_NN_MODEL_MAGIC        0x4E4E4254u	/* "TBNN" as LE u32 */
-#define TB_NN_MODEL_VERSION      1
+#define TB_NN_MODEL_VERSION      2	/* written; 1 is still read (no scratch) */
 #define TB_NN_MODEL_ALIGN        8	/* section and arena alignment */
 #define TB_NN_MODEL_HEADER_SIZE  64
 #define TB_NN_MODEL_TENSOR_SIZE  48
@@ -112,7 +112,8 @@ enum tb_nn_op_field {
 	TB_NN_OPR_OUTPUTS        = 12,	/* u16[2] */
 	TB_NN_OPR_PARAMS_OFFSET  = 16,	/* u32, into the params section */
 	TB_NN_OPR_PARAMS_SIZE    = 20,	/* u32 bytes */
-	TB_NN_OPR_RESERVED       = 24,	/* 8 bytes, 0 */
+	TB_NN_OPR_SCRATCH_OFFSET = 24,	/* u32 arena offset of the kernel scratch (v2) */
+	TB_NN_OPR_SCRATCH_SIZE   = 28,	/* u32 bytes, 0 = none (v2; version 1: both 0) */
 };
 
 /* Op parameters: little-endian int32 words, in this order. */
@@ -185,13 +186,12 @@ enum tb_nn_quantize_param {	/* QUANTIZE: input float32 or int8 -> int8 */
 struct tb_nn_model {
 	const uint8_t *blob;
 	uint32_t size;
+	uint16_t version;
 	uint16_t num_tensors;
 	uint16_t num_ops;
 	uint16_t input;
 	uint16_t output;
-	uint32_t arena_size;		/* activations, as planned */
-	uint32_t scratch_offset;	/* kernel scratch follows the activations */
-	uint32_t scratch_size;
+	uint32_t arena_size;		/* activations and kernel scratch, as planned */
 	const uint8_t *tensors;
 	const uint8_t *ops;
 	const uint8_t *params;
@@ -223,6 +223,8 @@ struct tb_nn_op_info {
 	uint16_t outputs[TB_NN_MODEL_MAX_OUTPUTS];
 	uint32_t params_offset;
 	uint32_t params_size;
+	uint32_t scratch_offset;	/* arena offset of the kernel's scratch */
+	uint32_t scratch_size;		/* bytes, 0 = none */
 };
 
 /*
@@ -242,8 +244,18 @@ int tb_nn_model_init(struct tb_nn_model *m, const void *blob, size_t size);
  */
 int tb_nn_model_prepare(struct tb_nn_model *state, const void *blob, size_t size);
 
-/* Arena bytes invoke() needs: planned activations plus kernel scratch. */
+/* Arena bytes invoke() needs: the planned activations and kernel scratch. */
 uint32_t tb_nn_model_arena_size(const struct tb_nn_model *m);
+
+/*
+ * Scratch bytes the kernel of an op asks for (its _get_buffer_size(),
+ * rounded up to TB_NN_MODEL_ALIGN), 0 for none.  Target-independent, so a
+ * blob planned on the build machine suits every device.  dtype is the
+ * op input's; dims are the op's input and filter (weights) tensors'.
+ */
+uint32_t tb_nn_op_scratch_size(uint16_t code, uint8_t dtype,
+			       const uint32_t input_dims[TB_NN_MODEL_MAX_RANK],
+			       const uint32_t filter_dims[TB_NN_MODEL_MAX_RANK]);
 
 /*
  * Multiply-accumulates of one inference, counted as MLPerf Tiny and most
@@ -254,16 +266,18 @@ uint32_t tb_nn_model_arena_size(const struct tb_nn_model *m);
 uint64_t tb_nn_model_macs(const struct tb_nn_model *m);
 
 /*
- * The largest single-operator activation footprint: max over ops of the
- * bytes of the distinct arena tensors the op reads and writes.  No plan
- * can use less arena than this (nor than the largest live set).
+ * The largest single-operator footprint: max over ops of the bytes of
+ * the distinct arena tensors the op reads and writes plus its kernel
+ * scratch.  No plan can use less arena than this (nor than the largest
+ * live set).
  */
 uint32_t tb_nn_model_max_op_footprint(const struct tb_nn_model *m);
 
 /*
- * The largest live set of the model's activations (each live from the
- * first op that touches it to the last; the input from op 0, the output
- * to the last op), 8-aligned sizes: the lower bound of any plan.
+ * The largest live set (each activation live from the first op that
+ * touches it to the last; the input from op 0, the output to the last
+ * op; an op's scratch during that op), 8-aligned sizes: the lower bound
+ * of any plan.
  */
 uint32_t tb_nn_model_live_peak(const struct tb_nn_model *m);
 
@@ -283,14 +297,21 @@ int tb_nn_model_invoke(const struct tb_nn_model *m, const void *in, size_t in_si
 		       void *out, size_t out_size, void *arena, size_t arena_size);
 
 /*
- * Arena planner (greedy by size, first fit among live ranges that overlap).
+ * Arena planner (first fit among live ranges that overlap, best of
+ * several orders).
  *
  * Each buffer is live from op index first to op index last, inclusive;
- * two buffers whose live ranges intersect never share a byte.  Buffers
- * are placed largest first (ties: lower index first) at the lowest
- * align-multiple offset that does not collide with an already placed,
- * simultaneously live buffer.  Deterministic; O(n^3) worst case, no
- * recursion, no allocation: order is caller scratch of n entries.
+ * two buffers whose live ranges intersect never share a byte.  In a given
+ * order, each buffer is placed at the lowest align-multiple offset that
+ * does not collide with an already placed, simultaneously live buffer.
+ * The orders tried: largest first (TFLite-Micro's greedy planner), first
+ * use, longest live range, largest size x live range, latest last use;
+ * every tie broken by the larger size, then the lower index.  The
+ * smallest arena wins, ties going to the earlier order in that list; on
+ * return the buffers hold its offsets and order its placement order.
+ * Deterministic; O(n^3) worst case per order, no recursion, no
+ * allocation: order is caller scratch of n entries.  Buffers may be
+ * activations or kernel scratch (live during one op).
  * Returns TB_NN_ERR_ARG on bad arguments (size 0, first > last, align not
  * a power of two, n too large) or if the arena would exceed 2^31 bytes.
  */

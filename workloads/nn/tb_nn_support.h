@@ -95,6 +95,57 @@ static inline int32_t tb_nn_requant(int32_t x, int32_t multiplier, int32_t shift
 	return tb_nn_rdbpot(tb_nn_srdhm(tb_nn_shl_wrap(x, left), multiplier), right);
 }
 
+/*
+ * The requantisation above with its per-channel work hoisted: the fast
+ * kernel paths turn a channel's (multiplier, shift) into a struct tb_nn_rq
+ * once and apply it to every accumulator of that channel.
+ *
+ * tb_nn_rq_apply() is bit-identical to tb_nn_requant() for every int32
+ * accumulator when the multiplier is not INT32_MIN (check the whole array
+ * once with tb_nn_rq_mults_ok()) and shift is in [-31, 30]:
+ *  - SRDHM as one 64-bit product: for ab >= 0 gemmlowp adds 2^30 and
+ *    divides by 2^31; for ab < 0 it adds 1 - 2^30 and truncates towards
+ *    zero, which is floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31) = the same
+ *    floor((ab + 2^30) / 2^31).  Only INT32_MIN * INT32_MIN saturates.
+ *  - RoundingDivideByPOT with the mask and half-mask precomputed.
+ */
+struct tb_nn_rq {
+	int32_t mult;
+	int32_t left;			/* 0..30 */
+	int32_t right;			/* 0..31 */
+	int32_t mask;			/* 2^right - 1 */
+	int32_t half;			/* mask >> 1 */
+};
+
+static inline void tb_nn_rq_init(struct tb_nn_rq *q, int32_t multiplier, int32_t shift)
+{
+	q->mult = multiplier;
+	q->left = shift > 0 ? shift : 0;
+	q->right = shift > 0 ? 0 : -shift;
+	q->mask = (int32_t)((1u << q->right) - 1u);
+	q->half = q->mask >> 1;
+}
+
+static inline int32_t tb_nn_rq_apply(int32_t acc, const struct tb_nn_rq *q)
+{
+	const int32_t x = tb_nn_shl_wrap(acc, q->left);
+	const int32_t s = (int32_t)(((int64_t)x * q->mult + (1LL << 30)) >> 31);
+
+	return (s >> q->right) +
+	       ((s & q->mask) > q->half + (int32_t)((uint32_t)s >> 31) ? 1 : 0);
+}
+
+/* Every multiplier usable by tb_nn_rq_apply() (none is INT32_MIN). */
+static inline int tb_nn_rq_mults_ok(const int32_t *multiplier, int32_t n)
+{
+	int32_t i;
+
+	for (i = 0; i < n; i++)
+		if (multiplier[i] == INT32_MIN)
+			return 0;
+	return 1;
+}
+
 /* Clamp to [lo, hi]. */
 static inline int32_t tb_nn_clamp(int32_t x, int32_t lo, int32_t hi)
 {
@@ -113,6 +164,19 @@ static inline int32_t tb_nn_max(int32_t a, int32_t b)
 static inline int32_t tb_nn_min(int32_t a, int32_t b)
 {
 	return a < b ? a : b;
+}
+
+/* tb_nn_tap_range() for dilation 1: no division. */
+static inline void tb_nn_tap_range1(int32_t origin, int32_t filter_size, int32_t in_size,
+				    int32_t *start, int32_t *end)
+{
+	int32_t s = origin < 0 ? -origin : 0;
+	int32_t e = in_size - origin < filter_size ? in_size - origin : filter_size;
+
+	if (e < s)
+		e = s;
+	*start = s;
+	*end = e;
 }
 
 /* Count leading zeros of a uint32 (32 for 0), without compiler builtins. */

@@ -1,14 +1,20 @@
 /*
- * tbr_apollo3.c - SparkFun Artemis / Edge: Ambiq Apollo3 Blue, Cortex-M4F
+ * tbr_apollo3.c - SparkFun RedBoard Artemis (and the other Artemis boards):
+ * Ambiq Apollo3 Blue, Cortex-M4F
  * at 48 MHz (the HFRC default; burst mode is not used).  Board part only;
  * the rest is ports/cortex-m.  Registers from the Apollo3 Blue SoC
  * datasheet (DS-A3-0p9p1), section numbers given with each block.
  *
  * Link: UART0 (PL011-style, datasheet 11.x) on pads 48 (TX) / 49 (RX),
  * function 0, wired to the board's CH340 USB bridge.  Timer: the DWT cycle
- * counter.  Timestamp: pad 14 (the Edge's GPIO header), high while the
- * timed window is open.  Status: builds and links in CI; not yet run on a
- * board.
+ * counter.  Timestamp: pad 28, the RedBoard Artemis's Arduino D7 (the pin
+ * MLPerf Tiny's energy set-up and the LPM01A shield use), high while the
+ * timed window is open; no LED or other load on the board hangs on it
+ * (the blue LED "13" is pad 5).  Pin map: SparkFun's RedBoard Artemis
+ * variant, Mbed OS targets/TARGET_Ambiq_Micro/TARGET_Apollo3/
+ * TARGET_SFE_ARTEMIS/PinNames.h (D7 = 28) and bsp/am_bsp_pins.h there
+ * (LED_BLUE = 5, COM UART 48/49).  Status: builds and links in CI; not yet
+ * run on a board.
  */
 #include "tbp.h"
 #include "tbr_cm.h"
@@ -22,9 +28,11 @@
 #define DEVPWRSTATUS_HCPA    (1u << 2)
 
 /* GPIO, 10.x: PADKEY (0x40010060) = 0x73 unlocks PADREG/ALTPADCFG/CFG;
- * PADREGx: one byte per pad, bits 5:3 function select, bit 1 input
- * enable; CFGx: 4 bits per pad, bits 2:1 output configuration (01 =
- * push-pull); WTSA/WTCA set/clear outputs of pads 0-31; ENSA enables them. */
+ * PADREGx: one byte per pad (pad 28: PADREGH, 0x4001001C, byte 0), bits
+ * 5:3 function select (3 = GPIO on every pad), bit 1 input enable; CFGx:
+ * 4 bits per pad (pad 28: CFGD, 0x4001004C, bits 19:16), bits 2:1 output
+ * configuration (01 = push-pull); WTSA/WTCA set/clear outputs of pads
+ * 0-31; ENSA enables them. */
 #define GPIO_BASE     0x40010000u
 #define GPIO_PADKEY   TBR_REG(GPIO_BASE + 0x060u)
 #define GPIO_PADREG8(pad) (*(volatile uint8_t *)(uintptr_t)(GPIO_BASE + (pad)))
@@ -35,7 +43,7 @@
 #define PADKEY_KEY    0x73u
 #define PAD_TX 48u
 #define PAD_RX 49u
-#define PAD_TS 14u
+#define PAD_TS 28u      /* RedBoard Artemis D7 */
 
 /* UART0, 11.x: DR +0x00, FR +0x18 (bit 4 RXFE, bit 5 TXFF), IBRD +0x24,
  * FBRD +0x28, LCRH +0x2C (bits 6:5 WLEN = 3: 8 bits, bit 4 FEN), CR +0x30
@@ -55,6 +63,8 @@
 #define FR_RXFE      (1u << 4)
 #define FR_TXFF      (1u << 5)
 #define UART0_IRQ    15u
+_Static_assert(TBR_CM_IRQ == UART0_IRQ, "TBR_CM_IRQ (device_runner/firmware/"
+	       "meson.build) must be UART0_IRQ: the vector table ends at it");
 
 struct tbr_fw_board tbr_fw_board = {
 	.board = TBR_BOARD_NAME,

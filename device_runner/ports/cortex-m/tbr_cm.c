@@ -7,8 +7,10 @@
 #include "tbr_cm.h"
 #include "tbr_fw.h"
 
-#ifndef TBR_CM_N_IRQ
-#define TBR_CM_N_IRQ 64            /* external interrupts in the table */
+/* The one external interrupt the runner enables: the link's UART (the
+ * build passes its number; the port checks it against its datasheet). */
+#ifndef TBR_CM_IRQ
+#error "TBR_CM_IRQ: the link UART's interrupt number (device_runner/firmware/meson.build)"
 #endif
 
 extern uint32_t __tbr_stack_end;   /* linker script: top of the main stack */
@@ -39,29 +41,21 @@ static void unused(void)
 {
 }
 
+#ifndef TBR_CM_TIMER_ICOUNT
 static void systick_cycles(void);
-
-/* ARMv7-M ARM B1.5.3: the table, SP first, then the exception handlers by
- * number; VTOR's reset value (0, or the machine's) points at it. */
-typedef void (*tbr_cm_vector)(void);
-
-#define IRQ8 irq_dispatch, irq_dispatch, irq_dispatch, irq_dispatch, \
-	irq_dispatch, irq_dispatch, irq_dispatch, irq_dispatch
-#define IRQ32 IRQ8, IRQ8, IRQ8, IRQ8
-#if TBR_CM_N_IRQ == 32
-#define IRQS IRQ32
-#elif TBR_CM_N_IRQ == 64
-#define IRQS IRQ32, IRQ32
-#elif TBR_CM_N_IRQ == 96
-#define IRQS IRQ32, IRQ32, IRQ32
-#elif TBR_CM_N_IRQ == 128
-#define IRQS IRQ32, IRQ32, IRQ32, IRQ32
-#else
-#error "TBR_CM_N_IRQ must be 32, 64, 96 or 128"
 #endif
 
+/* ARMv7-M ARM B1.5.3: the table, SP first, then the exception handlers by
+ * number; VTOR's reset value (0, or the machine's) points at it.  It ends
+ * at the link UART's interrupt, the only one ever enabled: the entries of
+ * the interrupts below it stay 0 (never taken: their enable bits stay
+ * clear), and none past it is needed.  The table's alignment (B3.2.5: a
+ * power of two at least 4 x entries) is that of the start of the code
+ * memory. */
+typedef void (*tbr_cm_vector)(void);
+
 __attribute__((section(".vectors"), used))
-const tbr_cm_vector tbr_cm_vectors[16 + TBR_CM_N_IRQ] = {
+const tbr_cm_vector tbr_cm_vectors[16 + TBR_CM_IRQ + 1] = {
 	[0] = (tbr_cm_vector)(uintptr_t)&__tbr_stack_end,
 	[1] = tbr_cm_reset,
 	[2] = unused,            /* NMI */
@@ -78,7 +72,7 @@ const tbr_cm_vector tbr_cm_vectors[16 + TBR_CM_N_IRQ] = {
 #else
 	[15] = systick_cycles,
 #endif
-	[16] = IRQS,
+	[16 + TBR_CM_IRQ] = irq_dispatch,
 };
 
 /* ---- reset and idle --------------------------------------------------- */
@@ -120,9 +114,10 @@ void tbr_port_window(int open)
 /* ---- timer: DWT cycle counter, 64 bits --------------------------------- *
  * CYCCNT is 32 bits (89 s at 48 MHz).  SysTick interrupts every 2^24
  * cycles, far more often than CYCCNT wraps, and counts its wraps. */
+#ifndef TBR_CM_TIMER_ICOUNT
 static volatile uint32_t cyc_hi, cyc_last;
 
-static __attribute__((unused)) void systick_cycles(void)
+static void systick_cycles(void)
 {
 	uint32_t c = DWT_CYCCNT;
 
@@ -143,7 +138,6 @@ void tbr_cm_timer_init_cycles(void)
 	SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
 }
 
-#ifndef TBR_CM_TIMER_ICOUNT
 uint64_t tbr_port_ticks(void)
 {
 	uint32_t h, l, c;
@@ -176,16 +170,22 @@ uint64_t tbr_port_elapsed(uint64_t t0, uint64_t t1)
  * so the rounding recovers the exact count whatever the phase of the
  * counter.  N is found at start-up by timing tbr_cm_spin(), whose length is
  * known; the harness passes -icount shift=N from the board file.
- * (The DWT cycle counter reads 0 in QEMU 7.2: not usable.) */
+ * (The DWT cycle counter reads 0 in QEMU 7.2: not usable.)
+ *
+ * No division at run time: 1e9 / sysclk = ns_num / 2^k (the build checks
+ * that sysclk divides 1e9 x 2^9: 25, 20 and 32 MHz do), so the division by
+ * 2^k x 2^N is a shift, fixed at start-up (icount_shift = k + N), and the
+ * result is the same integer the division gave.  A 64-bit division would
+ * link libgcc's __aeabi_uldivmod, about 900 bytes. */
 #define SYSTICK_PERIOD (1ull << 24)
 #define SYSTICK_RELOAD (SYSTICK_PERIOD - 1)
 #define TBR_CM_SYSTICK_INSNS 5u
 
-volatile uint32_t tbr_cm_wraps;
-static uint32_t ns_num, ns_den;   /* ns per tick = ns_num / ns_den */
-static uint32_t icount_shift;
-
 #ifdef TBR_CM_TIMER_ICOUNT
+volatile uint32_t tbr_cm_wraps;
+static uint32_t ns_num;         /* ns per tick = ns_num / 2^den_log2 */
+static uint32_t icount_shift;   /* den_log2 + N */
+
 uint64_t tbr_port_ticks(void)
 {
 	uint32_t w, v;
@@ -203,14 +203,14 @@ uint64_t tbr_port_ticks(void)
 
 uint64_t tbr_port_elapsed(uint64_t t0, uint64_t t1)
 {
-	uint64_t raw = t1 - t0;
-	uint64_t den = (uint64_t)ns_den << icount_shift;
-	uint64_t insns = (raw * ns_num + den / 2) / den;
-	uint64_t wraps = (t1 + 1) / SYSTICK_PERIOD - (t0 + 1) / SYSTICK_PERIOD;
+	/* round(raw * ns_num / 2^icount_shift), as (x + half) >> shift */
+	uint64_t x = (t1 - t0) * ns_num;
+	uint64_t insns = icount_shift ?
+		(x + (1ull << (icount_shift - 1))) >> icount_shift : x;
+	uint32_t wraps = (uint32_t)((t1 + 1) >> 24) - (uint32_t)((t0 + 1) >> 24);
 
-	return insns - wraps * TBR_CM_SYSTICK_INSNS;
+	return insns - (uint64_t)wraps * TBR_CM_SYSTICK_INSNS;
 }
-#endif
 
 static uint32_t gcd(uint32_t a, uint32_t b)
 {
@@ -225,32 +225,36 @@ static uint32_t gcd(uint32_t a, uint32_t b)
 
 void tbr_cm_timer_init_icount(uint32_t sysclk_hz)
 {
-	uint32_t g = gcd(1000000000u, sysclk_hz);
-	uint64_t t0, t1, t2, d, best = ~0ull, expect;
-	uint32_t n;
+	uint32_t g = gcd(1000000000u, sysclk_hz), n;
+	/* 1e9 / sysclk = ns_num / ns_den in lowest terms; ns_den is a power
+	 * of two (the build checks it), 2^den_log2. */
+	uint32_t den_log2 = (uint32_t)__builtin_ctz(sysclk_hz / g);
+	uint64_t t0, t1, t2, d, err, best = ~0ull;
 
 	ns_num = 1000000000u / g;
-	ns_den = sysclk_hz / g;
 	SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | (TBR_CM_PRIO_TIMER << 24);
 	SYST_RVR = (uint32_t)SYSTICK_RELOAD;
 	SYST_CVR = 0;
 	SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
 
-	/* Calibration: 2 * 65536 more instructions in the second run. */
+	/* Calibration: 2 * 65536 more instructions in the second run, so d
+	 * ticks of ns_num / 2^den_log2 ns are 131072 x 2^N ns: pick the N
+	 * that fits best, comparing d x ns_num with 131072 x 2^(den_log2+N)
+	 * (no division). */
 	t0 = tbr_port_ticks();
 	tbr_cm_spin(1000);
 	t1 = tbr_port_ticks();
 	tbr_cm_spin(1000 + 65536);
 	t2 = tbr_port_ticks();
-	d = (t2 - t1) - (t1 - t0);
+	d = ((t2 - t1) - (t1 - t0)) * ns_num;
 	for (n = 0; n <= 10; n++) {
-		/* ticks for 131072 instructions at 2^n ns each */
-		expect = ((131072ull << n) * ns_den + ns_num / 2) / ns_num;
-		uint64_t err = expect > d ? expect - d : d - expect;
+		uint64_t expect = 131072ull << (den_log2 + n);
 
+		err = expect > d ? expect - d : d - expect;
 		if (err < best) {
 			best = err;
-			icount_shift = n;
+			icount_shift = den_log2 + n;
 		}
 	}
 }
+#endif

@@ -62,6 +62,7 @@ tbr_cm_reset:
  * instructions are part of the emulated instruction count: it is written
  * here so that their number is fixed, TBR_CM_SYSTICK_INSNS (5, ending with
  * the exception return), and tbr_cm.c subtracts 5 per wrap. */
+#ifdef TBR_CM_TIMER_ICOUNT
 	.section .text.tbr_cm_systick_icount, "ax", %progbits
 	.global tbr_cm_systick_icount
 	.type tbr_cm_systick_icount, %function
@@ -73,6 +74,7 @@ tbr_cm_systick_icount:
 	str r1, [r0]
 	bx lr
 	.size tbr_cm_systick_icount, . - tbr_cm_systick_icount
+#endif
 
 /* ---- void tbr_port_call_on_stack(fn, arg, top) ------------------------ *
  * Run fn(arg) in Thread mode on the process stack (PSP = top), so that

@@ -9,7 +9,8 @@
  *                        AN386/AN500 memory map; an505: 0x50200000 and
  *                        an547: 0x59303000, the Secure aliases, since the
  *                        runner stays in the Secure state)
- *   TBR_MPS2_UART_IRQ    UART0 receive interrupt
+ *   TBR_CM_IRQ           UART0 receive interrupt (0, 32, 33; the vector
+ *                        table of ports/cortex-m ends at it)
  *   TBR_MPS2_SYSCLK_HZ   the machine's SysTick clock in QEMU
  *   TBR_BOARD_NAME, TBR_BOARD_CPU, TBR_BOARD_CLOCK_HZ
  *
@@ -35,6 +36,12 @@
 #define CTRL_RXINTEN   (1u << 3)
 #define INT_RX         (1u << 1)
 
+/* The icount timer (ports/cortex-m/tbr_cm.c) converts SysTick ticks into
+ * instructions with a shift, not a division: 1e9 / sysclk must be a
+ * number of ns over a power of two (at most 2^9). */
+_Static_assert((1000000000ull << 9) % TBR_MPS2_SYSCLK_HZ == 0,
+	       "TBR_MPS2_SYSCLK_HZ must divide 1e9 x 2^9");
+
 struct tbr_fw_board tbr_fw_board = {
 	.board = TBR_BOARD_NAME,
 	.cpu = TBR_BOARD_CPU,
@@ -49,7 +56,7 @@ void tbr_port_init(void)
 	UART_BAUDDIV = 217;
 	UART_INTCLEAR = 0xFu;
 	UART_CTRL = CTRL_TXEN | CTRL_RXEN | CTRL_RXINTEN;
-	tbr_cm_irq_enable(TBR_MPS2_UART_IRQ);
+	tbr_cm_irq_enable(TBR_CM_IRQ);
 	tbr_cm_timer_init_icount(TBR_MPS2_SYSCLK_HZ);
 }
 

@@ -10,6 +10,15 @@
  *   tinybench-runner-native --pty               make a pty, print its path
  *   ... --model FILE.tbnn [--model-name NAME]   also serve this model blob
  *                                               (workload id 64, docs/IMPORTER.md)
+ *   ... --protocol tinybench|eembc|auto         answer tinybench frames (default),
+ *                                               MLPerf Tiny's EEMBC commands, or
+ *                                               both (docs/EEMBC.md)
+ *   ... --eembc-model NAME                      the model EEMBC commands run
+ *   ... --baud N [--rx-buffer BYTES]            behave like a UART at N baud (8N1):
+ *                                               bytes cross at N/10 per second each
+ *                                               way, received ones wait in a ring
+ *                                               of BYTES (default 16384; overrun
+ *                                               drops them) while an inference runs
  *
  * Fault injection for the harness's tests (never used in normal runs):
  *   --fault die-after=N      exit(3) during inference number N+1
@@ -18,6 +27,9 @@
  *   --fault corrupt-every=K  flip one byte in every K-th reply frame
  *   --fault noise            write line noise before every reply
  *   --fault slow=MS          sleep MS milliseconds in every inference
+ *   --fault eembc-quirks     EEMBC replies as some firmware writes them:
+ *                            a trailing comma in m-results, stray debug
+ *                            lines before m-ready
  */
 #include "tbr.h"
 #include "tb_build_id.h"
@@ -27,6 +39,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sha2.h>
 #include <sys/stat.h>
 #include <signal.h>
@@ -51,6 +64,7 @@
 #define SIM_MAX_PAYLOAD 1024
 #define SIM_OUTPUT_MAX 3968	/* an INFER_RSP within the 4 KiB payload limit */
 #define SIM_REPLY_MAX (SIM_OUTPUT_MAX + 128)
+#define LINE_QUIRK_MAX 16384	/* --fault eembc-quirks: longest reply line */
 
 static uint8_t input_buf[TB_SIM_INPUT_MAX];
 static uint8_t arena_buf[TB_SIM_ARENA_SIZE] __attribute__((aligned(16)));
@@ -67,8 +81,22 @@ struct faults {
 	long corrupt_every;
 	int noise;
 	long slow_ms;
+	int eembc_quirks;
 	long invocations;
 	long writes;
+};
+
+/* --baud: the pty behaves like a UART line of that rate. */
+struct line {
+	double bytes_per_s;     /* 0: off, the pty's own speed */
+	pthread_t rx_thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint8_t *ring;          /* received bytes the runner has not read */
+	size_t cap, head, len;
+	int closed;             /* the host hung up */
+	uint64_t overruns;      /* bytes dropped on a full ring */
+	double tx_free;         /* when the transmit line is next idle */
 };
 
 struct native {
@@ -79,9 +107,104 @@ struct native {
 	void (*fn)(void *);
 	void *arg;
 	struct tb_vline *vline; /* --timestamp-line: the virtual pin, or NULL */
+	struct line line;
 };
 
 static struct native g_native; /* one per process: it is the device */
+
+/* ----------------------------------------------------------------------
+ * --baud: a UART of that rate.  A thread takes bytes off the pty at line
+ * rate into a ring (what an interrupt- or DMA-fed receive buffer does on a
+ * microcontroller, also while an inference runs); writes leave at line
+ * rate.
+ */
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_until(double t)
+{
+	double d = t - mono_now();
+
+	if (d > 0) {
+		struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void *line_rx(void *arg)
+{
+	struct native *n = arg;
+	struct line *l = &n->line;
+	double free_at = 0;
+	uint8_t buf[32];
+	ssize_t r;
+
+	for (;;) {
+		r = read(n->fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		/* The bytes arrive one after another at line rate. */
+		if (free_at < mono_now())
+			free_at = mono_now();
+		free_at += (double)r / l->bytes_per_s;
+		sleep_until(free_at);
+		pthread_mutex_lock(&l->lock);
+		for (ssize_t i = 0; i < r; i++) {
+			if (l->len == l->cap) {
+				l->overruns++;
+				continue;
+			}
+			l->ring[(l->head + l->len) % l->cap] = buf[i];
+			l->len++;
+		}
+		pthread_cond_signal(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+	}
+	pthread_mutex_lock(&l->lock);
+	l->closed = 1;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+static int line_start(struct native *n, long baud, long ring)
+{
+	struct line *l = &n->line;
+
+	l->bytes_per_s = (double)baud / 10.0;
+	l->cap = (size_t)ring;
+	l->ring = malloc(l->cap);
+	if (!l->ring || pthread_mutex_init(&l->lock, NULL) ||
+	    pthread_cond_init(&l->cond, NULL) ||
+	    pthread_create(&l->rx_thread, NULL, line_rx, n))
+		return -1;
+	return 0;
+}
+
+static int line_read(struct line *l, uint8_t *buf, size_t cap)
+{
+	size_t k = 0;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->len && !l->closed)
+		pthread_cond_wait(&l->cond, &l->lock);
+	while (k < cap && l->len) {
+		buf[k++] = l->ring[l->head];
+		l->head = (l->head + 1) % l->cap;
+		l->len--;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return k ? (int)k : -1;
+}
 
 /* ----------------------------------------------------------------------
  * Port callbacks
@@ -91,6 +214,12 @@ static int native_read(void *ctx, uint8_t *buf, size_t cap)
 	struct native *n = ctx;
 	ssize_t r;
 
+	if (n->line.bytes_per_s > 0) {
+		r = line_read(&n->line, buf, cap);
+		if (r < 0)
+			return -1;
+		return n->f.silent ? 0 : (int)r;
+	}
 	for (;;) {
 		r = read(n->fd, buf, cap);
 		if (r > 0)
@@ -119,6 +248,45 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* --fault eembc-quirks: EEMBC text as some firmware writes it.  Whole
+ * lines are collected (the core writes in pieces), then written with a
+ * trailing comma inside m-results-[...] and a stray debug line before
+ * every m-ready. */
+static char quirk_line[LINE_QUIRK_MAX];
+static size_t quirk_len;
+
+static int quirky_line(struct native *n)
+{
+	static const char stray[] = "debug: inference done\r\n";
+	char *l = quirk_line;
+	size_t k = quirk_len;
+
+	if (k >= 13 && !memcmp(l, "m-results-[", 11) && l[k - 3] == ']' &&
+	    k + 1 < sizeof(quirk_line)) {
+		memmove(l + k - 2, l + k - 3, 3);
+		l[k - 3] = ',';
+		k++;
+	}
+	if (k == 9 && !memcmp(l, "m-ready\r\n", 9) &&
+	    write_all(n->fd, (const uint8_t *)stray, sizeof(stray) - 1) < 0)
+		return -1;
+	return write_all(n->fd, (const uint8_t *)l, k);
+}
+
+static int quirky_write(struct native *n, const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (quirk_len < sizeof(quirk_line) - 2)
+			quirk_line[quirk_len++] = (char)buf[i];
+		if (buf[i] == '\n') {
+			if (quirky_line(n) < 0)
+				return -1;
+			quirk_len = 0;
+		}
+	}
+	return 0;
+}
+
 static int native_write(void *ctx, const uint8_t *buf, size_t len)
 {
 	static const uint8_t noise[] = { 0x13, 0x37, 0xFF, 0x00, 0x42, 0x99, 0x00 };
@@ -126,6 +294,16 @@ static int native_write(void *ctx, const uint8_t *buf, size_t len)
 	uint8_t tmp[sizeof(tx_buf)];
 
 	n->f.writes++;
+	if (n->line.bytes_per_s > 0) {
+		/* Leaves at line rate: the host hears the last byte when
+		 * the line would have carried it. */
+		if (n->line.tx_free < mono_now())
+			n->line.tx_free = mono_now();
+		n->line.tx_free += (double)len / n->line.bytes_per_s;
+		sleep_until(n->line.tx_free);
+	}
+	if (n->f.eembc_quirks)
+		return quirky_write(n, buf, len);
 	if (n->f.noise && write_all(n->fd, noise, sizeof(noise)) < 0)
 		return -1;
 	if (n->f.corrupt_every > 0 && n->f.writes % n->f.corrupt_every == 0 &&
@@ -387,6 +565,8 @@ static int parse_fault(struct faults *f, const char *s)
 		f->noise = 1;
 	else if (!strncmp(s, "slow=", 5))
 		f->slow_ms = parse_long(s + 5, "slow");
+	else if (!strcmp(s, "eembc-quirks"))
+		f->eembc_quirks = 1;
 	else
 		return -1;
 	return 0;
@@ -405,8 +585,15 @@ static void usage(FILE *out)
 		"  --model-name NAME  its name in HELLO (default: model)\n"
 		"  --timestamp-line PATH  drive the virtual timestamp line in PATH\n"
 		"                (made by tinybench for an emulated energy monitor)\n"
+		"  --protocol P  tinybench (default), eembc (MLPerf Tiny's EEMBC\n"
+		"                commands only) or auto (both; docs/EEMBC.md)\n"
+		"  --eembc-model NAME  the model EEMBC commands run (default: the\n"
+		"                --model one, else the first built-in)\n"
+		"  --baud N      behave like a UART at N baud: bytes cross at N/10 per\n"
+		"                second; received bytes wait in a ring meanwhile\n"
+		"  --rx-buffer BYTES  that ring's size (default 16384; overrun drops)\n"
 		"  --fault SPEC  test hook: die-after=N, hang-after=N, silent,\n"
-		"                corrupt-every=K, noise, slow=MS\n");
+		"                corrupt-every=K, noise, slow=MS, eembc-quirks\n");
 }
 
 static void host_cpu(char *buf, size_t len)
@@ -422,9 +609,11 @@ static void host_cpu(char *buf, size_t len)
 int main(int argc, char **argv)
 {
 	const char *port = NULL, *board = "sim", *model = NULL, *model_name = NULL;
+	const char *eembc_model = NULL;
 	struct tbr_config cfg = { 0 };
 	static struct tbr runner;
-	int use_pty = 0, faulty = 0;
+	int use_pty = 0, faulty = 0, protocol = TBR_PROTOCOL_TINYBENCH;
+	long baud = 0, rx_buffer = 16384;
 	char cpu[TBP_STR_CPU + 1];
 
 	g_native.f.die_after = -1;
@@ -447,6 +636,33 @@ int main(int argc, char **argv)
 			model = argv[++i];
 		} else if (!strcmp(argv[i], "--model-name") && i + 1 < argc) {
 			model_name = argv[++i];
+		} else if (!strcmp(argv[i], "--protocol") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "tinybench"))
+				protocol = TBR_PROTOCOL_TINYBENCH;
+			else if (!strcmp(argv[i], "eembc"))
+				protocol = TBR_PROTOCOL_EEMBC;
+			else if (!strcmp(argv[i], "auto"))
+				protocol = TBR_PROTOCOL_AUTO;
+			else {
+				fprintf(stderr, "tinybench-runner-native: --protocol '%s': "
+					"expected tinybench, eembc or auto\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--eembc-model") && i + 1 < argc) {
+			eembc_model = argv[++i];
+		} else if (!strcmp(argv[i], "--baud") && i + 1 < argc) {
+			baud = parse_long(argv[++i], "--baud");
+			if (baud < 300 || baud > 100000000) {
+				fprintf(stderr, "tinybench-runner-native: --baud: 300..100000000\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--rx-buffer") && i + 1 < argc) {
+			rx_buffer = parse_long(argv[++i], "--rx-buffer");
+			if (rx_buffer < 64 || rx_buffer > (1L << 24)) {
+				fprintf(stderr, "tinybench-runner-native: --rx-buffer: 64..16777216\n");
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
 			if (parse_fault(&g_native.f, argv[++i]) < 0) {
 				fprintf(stderr, "tinybench-runner-native: unknown fault '%s'\n", argv[i]);
@@ -488,7 +704,9 @@ int main(int argc, char **argv)
 	cfg.build_id = TB_BUILD_ID;
 	cfg.clock_hz = 0;
 	cfg.timer_hz = 1000000000u;
-	cfg.caps = TBP_CAP_PER_INFERENCE |
+	/* A pty buffers what the host sends while an inference runs, and so
+	 * does the --baud ring. */
+	cfg.caps = TBP_CAP_PER_INFERENCE | TBP_CAP_RX_BUFFERED |
 		   (g_native.vline ? TBP_CAP_TIMESTAMP_PIN : 0);
 	cfg.window = 8;
 	cfg.stack_size = sizeof(infer_stack);
@@ -509,6 +727,23 @@ int main(int argc, char **argv)
 	cfg.tx = tx_buf;
 	cfg.tx_cap = sizeof(tx_buf);
 	cfg.workloads = workload_list(faulty);
+	cfg.protocol = (uint8_t)protocol;
+	if (eembc_model || (user_wl.name && protocol != TBR_PROTOCOL_TINYBENCH)) {
+		const char *want = eembc_model ? eembc_model : user_wl.name;
+
+		for (unsigned i = 0; cfg.workloads[i]; i++)
+			if (!strcmp(cfg.workloads[i]->name, want))
+				cfg.eembc_model = cfg.workloads[i];
+		if (!cfg.eembc_model) {
+			fprintf(stderr, "tinybench-runner-native: --eembc-model %s: no such "
+				"workload\n", want);
+			return 2;
+		}
+	}
+	if (baud && line_start(&g_native, baud, rx_buffer) < 0) {
+		fprintf(stderr, "tinybench-runner-native: cannot start the --baud line\n");
+		return 1;
+	}
 	if (tbr_init(&runner, &cfg, &native_port) < 0) {
 		fprintf(stderr, "tinybench-runner-native: bad runner configuration\n");
 		return 1;

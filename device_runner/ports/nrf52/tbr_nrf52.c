@@ -6,9 +6,14 @@
  * Link: UARTE0 on P0.06 (TX) / P0.08 (RX), the pins the DK routes to the
  * J-Link virtual COM port.  Receive: EasyDMA into a 1-byte buffer with the
  * ENDRX_STARTRX short; each ENDRX hands the byte to the ring.  Timer: the
- * DWT cycle counter.  Timestamp: P0.13 (LED1 is on it; active low on the
- * LED, the pin itself is high while the window is open).  Status: builds
- * and links in CI; not yet run on a board.
+ * DWT cycle counter.  Timestamp: P1.08, the DK's Arduino D7 (as on the
+ * Nucleo, MLPerf Tiny's timestamp pin), high while the timed window is
+ * open.  Nothing else on the DK hangs on it (LED1-4 are P0.13-P0.16, the
+ * buttons P0.11/12/24/25); P0.13, the earlier choice, lights LED1.  Pin
+ * map: the DK's user guide (Arduino header P1.01-P1.08 = D0-D7) and
+ * Zephyr's boards/nordic/nrf52840dk/nrf52840dk_nrf52840.dts (D7 = gpio1 8,
+ * led0 = gpio0 13).  Status: builds and links in CI; not yet run on a
+ * board.
  */
 #include "tbp.h"
 #include "tbr_cm.h"
@@ -18,13 +23,16 @@
 #define CLOCK_TASKS_HFCLKSTART    TBR_REG(0x40000000u)
 #define CLOCK_EVENTS_HFCLKSTARTED TBR_REG(0x40000100u)
 
-/* GPIO P0, PS 6.9.2: OUTSET +0x508, OUTCLR +0x50C, DIRSET +0x518. */
+/* GPIO, PS 6.9.2: P0 at 0x50000000, P1 at 0x50000300; OUTSET +0x508,
+ * OUTCLR +0x50C, DIRSET +0x518. */
 #define P0_OUTSET   TBR_REG(0x50000508u)
-#define P0_OUTCLR   TBR_REG(0x5000050Cu)
 #define P0_DIRSET   TBR_REG(0x50000518u)
-#define PIN_TX 6u
-#define PIN_RX 8u
-#define PIN_TS 13u
+#define P1_OUTSET   TBR_REG(0x50000808u)
+#define P1_OUTCLR   TBR_REG(0x5000080Cu)
+#define P1_DIRSET   TBR_REG(0x50000818u)
+#define PIN_TX 6u       /* P0.06 */
+#define PIN_RX 8u       /* P0.08 */
+#define PIN_TS 8u       /* P1.08 */
 
 /* UARTE0, PS 6.34.9: TASKS_STARTRX +0x000, TASKS_STARTTX +0x008,
  * EVENTS_ENDRX +0x110, EVENTS_ENDTX +0x120, SHORTS +0x200 (ENDRX_STARTRX
@@ -49,9 +57,10 @@
 #define U_TXD_MAXCNT    TBR_REG(UARTE0_BASE + 0x548u)
 #define U_CONFIG        TBR_REG(UARTE0_BASE + 0x56Cu)
 #define UARTE0_IRQ      2u
+_Static_assert(TBR_CM_IRQ == UARTE0_IRQ, "TBR_CM_IRQ (device_runner/firmware/"
+	       "meson.build) must be UARTE0_IRQ: the vector table ends at it");
 
 static volatile uint8_t rx_byte;
-static uint8_t tx_chunk[64];    /* EasyDMA reads RAM only */
 
 struct tbr_fw_board tbr_fw_board = {
 	.board = TBR_BOARD_NAME,
@@ -67,8 +76,9 @@ void tbr_port_init(void)
 	CLOCK_TASKS_HFCLKSTART = 1;     /* the crystal: an accurate baud rate */
 	while (!CLOCK_EVENTS_HFCLKSTARTED)
 		;
-	P0_OUTCLR = 1u << PIN_TS;
-	P0_DIRSET = (1u << PIN_TS) | (1u << PIN_TX);
+	P1_OUTCLR = 1u << PIN_TS;
+	P1_DIRSET = 1u << PIN_TS;
+	P0_DIRSET = 1u << PIN_TX;
 	P0_OUTSET = 1u << PIN_TX;
 
 	U_PSEL_TXD = PIN_TX;
@@ -95,19 +105,34 @@ void tbr_cm_irq(unsigned irq)
 	}
 }
 
+/* EasyDMA reads Data RAM only (PS 6.34.9 / 4.2.3: 0x20000000..): the
+ * firmware's replies come from its RAM staging buffer (tbr_fw.c) and go
+ * out as they are; anything else (flash) through a copy on the stack. */
+static void tx_dma(const uint8_t *p, size_t n)
+{
+	U_EVENTS_ENDTX = 0;
+	U_TXD_PTR = (uint32_t)(uintptr_t)p;
+	U_TXD_MAXCNT = n;
+	U_TASKS_STARTTX = 1;
+	while (!U_EVENTS_ENDTX)
+		;
+}
+
 void tbr_port_write(const uint8_t *buf, size_t len)
 {
-	while (len) {
-		size_t n = len < sizeof(tx_chunk) ? len : sizeof(tx_chunk);
+	uint8_t copy[16];
 
-		for (size_t i = 0; i < n; i++)
-			tx_chunk[i] = buf[i];
-		U_EVENTS_ENDTX = 0;
-		U_TXD_PTR = (uint32_t)(uintptr_t)tx_chunk;
-		U_TXD_MAXCNT = n;
-		U_TASKS_STARTTX = 1;
-		while (!U_EVENTS_ENDTX)
-			;
+	while (len) {
+		size_t n = len < 0xFFFF ? len : 0xFFFF;   /* TXD.MAXCNT: 16 bits */
+
+		if ((uintptr_t)buf >= 0x20000000u && (uintptr_t)buf < 0x20040000u) {
+			tx_dma(buf, n);
+		} else {
+			n = n < sizeof(copy) ? n : sizeof(copy);
+			for (size_t i = 0; i < n; i++)
+				copy[i] = buf[i];
+			tx_dma(copy, n);
+		}
 		buf += n;
 		len -= n;
 	}
@@ -116,7 +141,7 @@ void tbr_port_write(const uint8_t *buf, size_t len)
 void tbr_port_timestamp(int level)
 {
 	if (level)
-		P0_OUTSET = 1u << PIN_TS;
+		P1_OUTSET = 1u << PIN_TS;
 	else
-		P0_OUTCLR = 1u << PIN_TS;
+		P1_OUTCLR = 1u << PIN_TS;
 }

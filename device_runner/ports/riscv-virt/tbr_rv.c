@@ -45,6 +45,12 @@
 #define FINISHER_RESET 0x7777u
 #define MIE_MEIE       (1u << 11)
 
+/* CSR instructions (Zicsr), also when the link step compiles this file
+ * (LTO, in the footprint build) with the linker's plain -march=rv32imac,
+ * which names picolibc's multilib but not Zicsr. */
+#define ZICSR(insn) ".option push\n\t.option arch, +zicsr\n\t" insn \
+		    "\n\t.option pop"
+
 void tbr_rv_spin(uint32_t n);
 void tbr_rv_trap(void) __attribute__((interrupt("machine"), noreturn));
 
@@ -63,9 +69,9 @@ uint64_t tbr_port_ticks(void)
 	uint32_t hi, lo, hi2;
 
 	do {
-		__asm__ volatile("csrr %0, mcycleh" : "=r"(hi));
-		__asm__ volatile("csrr %0, mcycle" : "=r"(lo));
-		__asm__ volatile("csrr %0, mcycleh" : "=r"(hi2));
+		__asm__ volatile(ZICSR("csrr %0, mcycleh") : "=r"(hi));
+		__asm__ volatile(ZICSR("csrr %0, mcycle") : "=r"(lo));
+		__asm__ volatile(ZICSR("csrr %0, mcycleh") : "=r"(hi2));
 	} while (hi != hi2);
 	return (uint64_t)hi << 32 | lo;
 }
@@ -77,7 +83,7 @@ uint64_t tbr_port_elapsed(uint64_t t0, uint64_t t1)
 
 static void calibrate(void)
 {
-	uint64_t t0, t1, t2, d;
+	uint64_t t0, t1, t2, d, x;
 
 	t0 = tbr_port_ticks();
 	tbr_rv_spin(1000);
@@ -85,8 +91,11 @@ static void calibrate(void)
 	tbr_rv_spin(1000 + 65536);
 	t2 = tbr_port_ticks();
 	d = (t2 - t1) - (t1 - t0);      /* 131072 instructions */
-	icount_shift = 0;
-	while (icount_shift < 16 && (131072ull << (icount_shift + 1)) <= d + d / 4)
+	d += d / 4;
+	/* Doubling x rather than shifting by icount_shift: a variable 64-bit
+	 * shift would link libgcc's __ashldi3. */
+	for (icount_shift = 0, x = 131072ull * 2; icount_shift < 16 && x <= d;
+	     x += x)
 		icount_shift++;
 }
 
@@ -98,7 +107,7 @@ void tbr_port_init(void)
 	PLIC_PRIORITY(UART_IRQ) = 1;
 	PLIC_ENABLE0 |= 1u << UART_IRQ;
 	PLIC_THRESHOLD = 0;
-	__asm__ volatile("csrs mie, %0" :: "r"(MIE_MEIE));
+	__asm__ volatile(ZICSR("csrs mie, %0") :: "r"(MIE_MEIE));
 	calibrate();
 }
 

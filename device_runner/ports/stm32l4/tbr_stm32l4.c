@@ -6,8 +6,13 @@
  *
  * Link: LPUART1 on PG7 (TX) / PG8 (RX), AF8, which the board wires to the
  * ST-LINK virtual COM port, clocked from HSI16.  Timer: the DWT cycle
- * counter.  Timestamp: PC7 (LD1, also on CN12), high while the timed
- * window is open.  Status: builds and links in CI; not yet run on a board.
+ * counter.  Timestamp: PF13, Arduino D7 on the Zio connector (CN10), high
+ * while the timed window is open: the pin MLPerf Tiny's reference firmware
+ * drives (DigitalOut timestampPin(D7)) and the LPM01A shield's D7 input.
+ * No LED hangs on it (LD1 is PC7, whose current would land in the energy
+ * figure).  Pin map: UM2179 (NUCLEO-L4R5ZI pin assignments); Mbed OS
+ * TARGET_NUCLEO_L4R5ZI/PinNames.h: D7 = PF_13, LED1 = PC_7, the VCP on
+ * PG7/PG8.  Status: builds and links in CI; not yet run on a board.
  */
 #include "tbp.h"
 #include "tbr_cm.h"
@@ -16,7 +21,7 @@
 /* RCC, RM0432 6.4: CR +0x00 (HSION bit 8, HSIRDY bit 10, PLLON bit 24,
  * PLLRDY bit 25), CFGR +0x08 (SW 1:0, SWS 3:2, HPRE 7:4), PLLCFGR +0x0C
  * (PLLSRC 1:0 = 2 HSI16, PLLM 7:4 = M-1, PLLN 14:8, PLLREN bit 24, PLLR
- * 26:25 = 0 for /2), AHB2ENR +0x4C (GPIOCEN bit 2, GPIOGEN bit 6), APB1ENR1
+ * 26:25 = 0 for /2), AHB2ENR +0x4C (GPIOFEN bit 5, GPIOGEN bit 6), APB1ENR1
  * +0x58 (PWREN bit 28), APB1ENR2 +0x5C (LPUART1EN bit 0), CCIPR +0x88
  * (LPUART1SEL 11:10 = 2 HSI16). */
 #define RCC_BASE     0x40021000u
@@ -36,9 +41,12 @@
 #define FLASH_ACR    TBR_REG(0x40022000u)
 
 /* GPIO, RM0432 8.5: MODER +0x00 (2 bits per pin, 10 = alternate, 01 =
- * output), AFRL +0x20 / AFRH +0x24 (4 bits per pin), BSRR +0x18. */
-#define GPIOC_BASE   0x48000800u
+ * output), AFRL +0x20 / AFRH +0x24 (4 bits per pin), BSRR +0x18 (set in
+ * 15:0, reset in 31:16).  Ports F and G at 0x48001400 / 0x48001800
+ * (RM0432 2.2.2, memory map). */
+#define GPIOF_BASE   0x48001400u
 #define GPIOG_BASE   0x48001800u
+#define TS_PIN       13u                /* PF13 */
 #define GPIO_MODER(b) TBR_REG((b) + 0x00u)
 #define GPIO_BSRR(b)  TBR_REG((b) + 0x18u)
 #define GPIO_AFRL(b)  TBR_REG((b) + 0x20u)
@@ -59,6 +67,8 @@
 #define ISR_RXNE     (1u << 5)
 #define ISR_TXE      (1u << 7)
 #define LPUART1_IRQ  70u
+_Static_assert(TBR_CM_IRQ == LPUART1_IRQ, "TBR_CM_IRQ (device_runner/firmware/"
+	       "meson.build) must be LPUART1_IRQ: the vector table ends at it");
 
 struct tbr_fw_board tbr_fw_board = {
 	.board = TBR_BOARD_NAME,
@@ -95,7 +105,7 @@ static void clock_120mhz(void)
 void tbr_port_init(void)
 {
 	clock_120mhz();
-	RCC_AHB2ENR |= (1u << 2) | (1u << 6);
+	RCC_AHB2ENR |= (1u << 5) | (1u << 6);
 	PWR_CR2 |= 1u << 9;
 	RCC_APB1ENR2 |= 1u << 0;
 	RCC_CCIPR = (RCC_CCIPR & ~(3u << 10)) | (2u << 10);
@@ -105,9 +115,10 @@ void tbr_port_init(void)
 				 (0xAu << 14);
 	GPIO_AFRL(GPIOG_BASE) = (GPIO_AFRL(GPIOG_BASE) & ~(0xFu << 28)) | (8u << 28);
 	GPIO_AFRH(GPIOG_BASE) = (GPIO_AFRH(GPIOG_BASE) & ~0xFu) | 8u;
-	/* PC7: output, low. */
-	GPIO_MODER(GPIOC_BASE) = (GPIO_MODER(GPIOC_BASE) & ~(3u << 14)) | (1u << 14);
-	GPIO_BSRR(GPIOC_BASE) = 1u << (7 + 16);
+	/* PF13: output (push-pull, the reset OTYPER), low. */
+	GPIO_BSRR(GPIOF_BASE) = 1u << (TS_PIN + 16);
+	GPIO_MODER(GPIOF_BASE) = (GPIO_MODER(GPIOF_BASE) & ~(3u << (2 * TS_PIN))) |
+				 (1u << (2 * TS_PIN));
 
 	LPUART_BRR = 35556u;                    /* 256 x 16 MHz / 115200 */
 	LPUART_CR1 = (1u << 2) | (1u << 3) | (1u << 5);
@@ -136,5 +147,5 @@ void tbr_port_write(const uint8_t *buf, size_t len)
 
 void tbr_port_timestamp(int level)
 {
-	GPIO_BSRR(GPIOC_BASE) = level ? 1u << 7 : 1u << (7 + 16);
+	GPIO_BSRR(GPIOF_BASE) = level ? 1u << TS_PIN : 1u << (TS_PIN + 16);
 }

@@ -819,3 +819,35 @@ Test(registry, shipped_boards_load)
 	cr_assert_eq(tb_board_match_usb(reg, 0x1a86, 0x7523), apollo);
 	tb_board_registry_free(reg);
 }
+
+/* ---- protocol (docs/BOARDS.md, docs/EEMBC.md) ------------------------- */
+
+Test(board, protocol_key)
+{
+	struct tb_board *b;
+
+	b = load_ok(SIM_BOARD);
+	cr_expect_eq(b->protocol, TB_BOARD_PROTOCOL_TINYBENCH, "the default");
+	tb_board_free(b);
+	b = load_ok(SIM_BOARD "protocol = auto\n");
+	cr_expect_eq(b->protocol, TB_BOARD_PROTOCOL_AUTO);
+	cr_expect_str_eq(tb_board_protocol_name(b->protocol), "auto");
+	tb_board_free(b);
+	/* An EEMBC board has no timing key: its time is its m-lap-us. */
+	b = load_ok("[board]\nname = e\ncpu = cortex-m4f\narch = armv7e-m\n"
+		    "clock_hz = 80000000\ntransport = serial\nbaud = 115200\n"
+		    "reset = dtr\nprotocol = eembc\n");
+	cr_expect_eq(b->protocol, TB_BOARD_PROTOCOL_EEMBC);
+	tb_board_free(b);
+	load_bad(SIM_BOARD "protocol = mlperf\n", TB_ERR_FORMAT, 9,
+		 "protocol: 'mlperf' is not accepted", "tinybench, eembc, auto", NULL);
+	load_bad(SIM_BOARD "protocol = eembc\n", TB_ERR_FORMAT, 8,
+		 "timing: not used with protocol = eembc", NULL);
+	load_bad("[board]\nname = s\ncpu = host\narch = native\nclock_hz = 0\n"
+		 "transport = sim\nreset = process\nprotocol = auto\n",
+		 TB_ERR_FORMAT, 1, "timing: required key missing", NULL);
+	load_bad("[board]\nname = q\ncpu = cortex-m4f\narch = armv7e-m\nclock_hz = 1\n"
+		 "transport = qemu\nreset = process\nprotocol = eembc\n"
+		 "[qemu]\nprogram = qemu-system-arm\nmachine = mps2-an386\nicount_shift = 7\n",
+		 TB_ERR_FORMAT, 8, "eembc is not possible with transport = qemu", NULL);
+}

@@ -238,3 +238,64 @@ Test(link, stale_input_crc_is_caught)
 	cr_assert_eq(tb_link_infer(link_, &q, 1000, &r, &err), TB_ERR_PROTO);
 	cr_assert(strstr(err.msg, "CRC"), "message: %s", err.msg);
 }
+
+/* Pipelined (docs/PROTOCOL.md, "Pipelined uploads"): the INFER's reply is
+ * for the input that was there, and the next one is on the device after. */
+Test(link, infer_then_upload_overlaps_the_next_input)
+{
+	static uint8_t a[490], b[27648];
+	struct tbp_infer q = { .workload_id = 42, .count = 2, .warmups = 0 };
+	struct tbp_infer qb = { .workload_id = 43, .count = 1 };
+	struct tbp_infer_rsp r;
+	struct tb_upload_stats st;
+	uint32_t sa = 0, sb = 0;
+
+	hello();
+	pattern(a, sizeof(a), 3);
+	pattern(b, sizeof(b), 4);
+	for (size_t i = 0; i < sizeof(a); i++)
+		sa += a[i];
+	for (size_t i = 0; i < sizeof(b); i++)
+		sb += b[i];
+	cr_assert_eq(tb_link_upload(link_, a, sizeof(a), NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(tb_link_infer_then_upload(link_, &q, 1000, &r, b, sizeof(b), &st, &err), 0,
+		     "%s", err.msg);
+	cr_expect_eq(r.count, 2u);
+	cr_expect_eq(r.output[3], (uint8_t)(sa + 21), "the reply is for the first input");
+	cr_assert_arr_eq(lp->dev.input, b, sizeof(b), "the second input is on the device");
+	cr_expect_geq(st.wire_out, sizeof(b), "both counted");
+	cr_assert_eq(tb_link_infer(link_, &qb, 1000, &r, &err), 0, "%s", err.msg);
+	cr_expect_eq(r.output[1], (uint8_t)(sb + 7));
+}
+
+Test(link, infer_then_upload_on_a_lossy_link_fails_cleanly_or_succeeds)
+{
+	static uint8_t a[490], b[490];
+	struct tbp_infer q = { .workload_id = 42, .count = 1 };
+	struct tbp_infer_rsp r;
+	int ok = 0;
+
+	hello();
+	lp->drop_in_ppm = 500;
+	lp->flip_out_ppm = 3000;
+	pattern(a, sizeof(a), 1);
+	cr_assert_eq(tb_link_upload(link_, a, sizeof(a), NULL, &err), 0, "%s", err.msg);
+	for (unsigned k = 0; k < 40; k++) {
+		uint32_t s = 0;
+
+		pattern(b, sizeof(b), k + 2);
+		for (size_t i = 0; i < sizeof(a); i++)
+			s += a[i];
+		if (tb_link_infer_then_upload(link_, &q, 200, &r, b, sizeof(b), NULL, &err) == 0) {
+			cr_assert_eq(r.output[3], (uint8_t)(s + 21), "input %u", k);
+			cr_assert_arr_eq(lp->dev.input, b, sizeof(b));
+			ok++;
+		} else {
+			/* What the host does then: send the next input again. */
+			cr_assert_eq(tb_link_upload(link_, b, sizeof(b), NULL, &err), 0, "%s",
+				     err.msg);
+		}
+		memcpy(a, b, sizeof(a));
+	}
+	cr_expect_gt(ok, 20, "%d of 40 pipelined exchanges succeeded", ok);
+}
