@@ -166,9 +166,9 @@ static int device_error(struct tb_link *l, const char *what, struct tb_error *er
 				    "%s: malformed ERROR reply (%u bytes)", what,
 				    l->frame.len);
 	return tb_error_set(err, TB_ERR_DEVICE,
-			    "%s: device error %u (%s, detail %lu): %s", what,
-			    e.code, tbp_error_name(e.code),
-			    (unsigned long)e.detail, e.message);
+			    "%s: device error %u (%s, detail %lu)%s%s", what,
+			    e.code, tbp_error_name(e.code), (unsigned long)e.detail,
+			    e.message[0] ? ": " : "", e.message);
 }
 
 /* How long to keep listening after a damaged frame: a peer that answers

@@ -10,10 +10,9 @@
  * Nucleo, MLPerf Tiny's timestamp pin), high while the timed window is
  * open.  Nothing else on the DK hangs on it (LED1-4 are P0.13-P0.16, the
  * buttons P0.11/12/24/25); P0.13, the earlier choice, lights LED1.  Pin
- * map: the DK's user guide (Arduino header P1.01-P1.08 = D0-D7) and
- * Zephyr's boards/nordic/nrf52840dk/nrf52840dk_nrf52840.dts (D7 = gpio1 8,
- * led0 = gpio0 13).  Status: builds and links in CI; not yet run on a
- * board.
+ * map: Zephyr's boards/nordic/nrf52840dk/nrf52840dk_nrf52840.dts (its
+ * arduino_header: D0-D7 = P1.01-P1.08; led0 = P0.13).  Status: builds and
+ * links in CI; not yet run on a board.
  */
 #include "tbp.h"
 #include "tbr_cm.h"

@@ -10,9 +10,11 @@
  * while the timed window is open: the pin MLPerf Tiny's reference firmware
  * drives (DigitalOut timestampPin(D7)) and the LPM01A shield's D7 input.
  * No LED hangs on it (LD1 is PC7, whose current would land in the energy
- * figure).  Pin map: UM2179 (NUCLEO-L4R5ZI pin assignments); Mbed OS
- * TARGET_NUCLEO_L4R5ZI/PinNames.h: D7 = PF_13, LED1 = PC_7, the VCP on
- * PG7/PG8.  Status: builds and links in CI; not yet run on a board.
+ * figure).  Pin map checked in Mbed OS's
+ * targets/.../TARGET_NUCLEO_L4R5ZI/PinNames.h (D7 = PF_13, LED1 = PC_7,
+ * the VCP on PG7/PG8) and STM32duino's NUCLEO-144 variants (D7 = PF13);
+ * the board's own pin table is in UM2179.  Status: builds and links in CI;
+ * not yet run on a board.
  */
 #include "tbp.h"
 #include "tbr_cm.h"
