@@ -860,7 +860,13 @@ static int begin(struct acc *a, struct tb_error *err)
 		if (rc < 0)
 			goto out;
 		snprintf(reason, sizeof(reason), "continued as run %lld", (long long)res->run_id);
-		tb_store_tag_set(a->store, res->run_id, "accuracy.continues", "", NULL);
+		{
+			char from_id[24];
+
+			snprintf(from_id, sizeof(from_id), "%lld", (long long)from);
+			tb_store_tag_set(a->store, res->run_id, "accuracy.continues", from_id,
+					 NULL);
+		}
 		if (old->status == TB_RUN_RUNNING)
 			tb_store_run_finish(a->store, from, TB_RUN_INTERRUPTED, reason,
 					    wall_ms(), NULL);
@@ -1033,6 +1039,9 @@ int tb_accuracy_run(const struct tb_acc_opts *opts, struct tb_acc_result *res,
 		goto out;
 	res->setup_s = mono_s() - t_setup;
 	rc = score(a, err);
+	if (rc == TB_ERR_INTERRUPTED)
+		tb_error_set(err, rc, "interrupted after %zu of %zu inputs",
+			     res->n_resumed + a->scored, a->n_rows);
 	figures(a);
 	if (flush(a, rc < 0 ? &ferr : err) < 0 && rc == TB_OK)
 		rc = err->code;
