@@ -24,31 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void consts(const struct tb_nn_model *m, uint64_t *params, uint64_t *bytes)
-{
-	uint8_t *seen = calloc(m->num_tensors, 1);
-
-	*params = *bytes = 0;
-	for (uint32_t i = 0; seen && i < m->num_ops; i++) {
-		struct tb_nn_op_info op;
-
-		tb_nn_model_op(m, i, &op);
-		for (int k = 0; k < op.num_inputs; k++) {
-			struct tb_nn_tensor_info t;
-
-			if (op.inputs[k] == TB_NN_NO_TENSOR || seen[op.inputs[k]])
-				continue;
-			tb_nn_model_tensor(m, op.inputs[k], &t);
-			if (!(t.flags & TB_NN_TENSOR_CONST))
-				continue;
-			seen[op.inputs[k]] = 1;
-			*params += t.size / (t.dtype == TB_NN_DTYPE_INT8 ? 1 : 4);
-			*bytes += t.size;
-		}
-	}
-	free(seen);
-}
-
 int main(int argc, char **argv)
 {
 	const char *board = "sim", *only = NULL;
@@ -97,7 +72,7 @@ int main(int argc, char **argv)
 			failed = 1;
 			continue;
 		}
-		consts(&m, &params, &bytes);
+		tb_nn_model_consts(&m, &params, &bytes);
 		footprint = tb_nn_model_max_op_footprint(&m);
 		printf("%-6s %10u %8llu %9llu %9u %9u %9u %6.3f", wl->name, wl->macs,
 		       (unsigned long long)params, (unsigned long long)bytes, wl->arena_size,

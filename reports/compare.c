@@ -224,23 +224,6 @@ const struct tb_compare_cell *tb_compare_cell(const struct tb_compare *c,
 
 /* ------------------------------------------------------------ text */
 
-/* About four significant digits, never an exponent. */
-static void fmt_num(char *buf, size_t len, double v)
-{
-	double a = fabs(v);
-
-	if (a >= 1000)
-		snprintf(buf, len, "%.0f", v);
-	else if (a >= 100)
-		snprintf(buf, len, "%.1f", v);
-	else if (a >= 10)
-		snprintf(buf, len, "%.2f", v);
-	else if (a >= 1)
-		snprintf(buf, len, "%.3f", v);
-	else
-		snprintf(buf, len, "%.4f", v);
-}
-
 static void fmt_rel(char *buf, size_t len, double rel)
 {
 	if (!isfinite(rel))
@@ -273,7 +256,7 @@ static void cell_text(const struct tb_compare_cell *cell, enum metric m,
 	in = &cell->run->run->info;
 	switch (m) {
 	case M_LATENCY:
-		fmt_num(num, sizeof(num), lat_of(cell->run));
+		tb_fmt_sig4(num, sizeof(num), lat_of(cell->run));
 		fmt_rel(rel, sizeof(rel), cell->latency_rel);
 		snprintf(buf, len, "%s%s%s", num,
 			 tb_timing_is_estimate(in->timing_method) ? "*" : "", rel);
@@ -281,7 +264,7 @@ static void cell_text(const struct tb_compare_cell *cell, enum metric m,
 	case M_ENERGY:
 		if (!cell->run->energy_uj.n)
 			return;
-		fmt_num(num, sizeof(num), energy_of(cell->run));
+		tb_fmt_sig4(num, sizeof(num), energy_of(cell->run));
 		fmt_rel(rel, sizeof(rel), cell->energy_rel);
 		snprintf(buf, len, "%s%s%s", num,
 			 tb_energy_is_emulated(in->energy_method) ? "^" : "", rel);

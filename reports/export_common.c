@@ -88,6 +88,22 @@ const void *tb_export_cell(const struct tb_export_column *c,
 	return base + c->offset;
 }
 
+void tb_fmt_sig4(char *buf, size_t len, double v)
+{
+	double a = fabs(v);
+
+	if (a >= 1000)
+		snprintf(buf, len, "%.0f", v);
+	else if (a >= 100)
+		snprintf(buf, len, "%.1f", v);
+	else if (a >= 10)
+		snprintf(buf, len, "%.2f", v);
+	else if (a >= 1)
+		snprintf(buf, len, "%.3f", v);
+	else
+		snprintf(buf, len, "%.4f", v);
+}
+
 size_t tb_fmt_int(char *buf, int64_t v)
 {
 	char tmp[24];

@@ -50,6 +50,10 @@ const void *tb_export_cell(const struct tb_export_column *c,
  */
 size_t tb_fmt_real(char *buf, size_t len, double v);
 
+/* About four significant digits for people, never an exponent: "1234",
+ * "123.4", "12.35", "1.235", "0.1235" (tables, charts). */
+void tb_fmt_sig4(char *buf, size_t len, double v);
+
 /* Decimal text of v; buf holds at least 24 bytes; returns the length. */
 size_t tb_fmt_int(char *buf, int64_t v);
 

@@ -98,23 +98,13 @@ static void fmt_time(char *buf, size_t len, int64_t ms, enum time_fmt f)
 	}
 }
 
-/* About four significant digits, no exponent. */
+/* About four significant digits, no exponent; "-" for no figure. */
 static void fmt_val(char *buf, size_t len, double v)
 {
-	double a = fabs(v);
-
 	if (!isfinite(v))
 		snprintf(buf, len, "-");
-	else if (a >= 1000)
-		snprintf(buf, len, "%.0f", v);
-	else if (a >= 100)
-		snprintf(buf, len, "%.1f", v);
-	else if (a >= 10)
-		snprintf(buf, len, "%.2f", v);
-	else if (a >= 1)
-		snprintf(buf, len, "%.3f", v);
 	else
-		snprintf(buf, len, "%.4f", v);
+		tb_fmt_sig4(buf, len, v);
 }
 
 static void w_text(struct rep *r, const char *s)

@@ -65,6 +65,34 @@ volatile struct tbr_fw_fault tbr_fw_fault __attribute__((section(".noinit")));
 static uint32_t infer_calls;
 #endif
 
+#ifdef TBR_FW_TSLINE
+volatile struct tbr_fw_tsline tbr_fw_tsline __attribute__((section(".noinit")));
+static uint8_t tsline_on;
+static uint64_t tsline_rise;
+
+/* An edge of the timestamp "pin" on the bridge's channel (tbr_fw.h). */
+static void tsline_edge(int level)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t msg[18];
+	uint64_t d;
+
+	if (level) {
+		msg[0] = 'R';
+		msg[1] = '\n';
+		tbr_port_tsline_write(msg, 2);
+		tsline_rise = tbr_port_ticks();
+		return;
+	}
+	d = tbr_port_elapsed(tsline_rise, tbr_port_ticks());
+	msg[0] = 'F';
+	for (int i = 16; i >= 1; i--, d >>= 4)
+		msg[i] = (uint8_t)hex[d & 15u];
+	msg[17] = '\n';
+	tbr_port_tsline_write(msg, sizeof(msg));
+}
+#endif
+
 #ifdef TBR_FW_NO_WORKLOADS
 static const struct tb_workload *const no_workloads[] = { NULL };
 #define FW_WORKLOADS no_workloads
@@ -139,6 +167,10 @@ static void fw_timestamp(void *ctx, int level)
 	if (level)
 		tbr_port_window(1);
 	tbr_port_timestamp(level);
+#ifdef TBR_FW_TSLINE
+	if (tsline_on)
+		tsline_edge(level);
+#endif
 	if (!level)
 		tbr_port_window(0);
 }
@@ -222,6 +254,13 @@ __attribute__((noinline)) static void fw_init(void)
 void tbr_fw_main(void)
 {
 	tbr_port_init();
+#ifdef TBR_FW_TSLINE
+	if (tbr_fw_tsline.magic == TBR_FW_TSLINE_MAGIC && tbr_fw_tsline.on == 1) {
+		tbr_port_tsline_init();
+		tsline_on = 1;
+		tbr_fw_board.caps |= TBP_CAP_TIMESTAMP_PIN;
+	}
+#endif
 	fw_init();
 	tbr_run(&runner);
 	tbr_port_reset();

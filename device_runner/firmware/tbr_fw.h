@@ -18,6 +18,7 @@
  *   TBR_FW_TX_CHUNK     reply bytes staged per tbr_port_write() (32)
  *   TBR_FW_NO_WORKLOADS build with an empty workload list (footprint)
  *   TBR_FW_TEST_HOOKS   the hang hook below (QEMU boards)
+ *   TBR_FW_TSLINE       the timestamp bridge below (QEMU boards)
  * and the workloads it carries from the build's tbr_fw_workloads.c.
  * Nothing is allocated at run time.
  */
@@ -26,6 +27,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The footprint build (no workloads) measures the runner alone: no
+ * bridge. */
+#if defined(TBR_FW_TSLINE) && defined(TBR_FW_NO_WORKLOADS)
+#undef TBR_FW_TSLINE
+#endif
 
 /* What the board reports in HELLO. */
 struct tbr_fw_board {
@@ -53,6 +60,11 @@ uint64_t tbr_port_ticks(void);
 uint64_t tbr_port_elapsed(uint64_t t0, uint64_t t1);
 /* Timestamp pin: 1 = timed window open.  A no-op without a pin. */
 void tbr_port_timestamp(int level);
+/* QEMU boards (TBR_FW_TSLINE): the timestamp bridge's byte channel, a
+ * second UART the harness reads (mps2: UART1; RISC-V virt: a PCI 16550).
+ * Called only when the harness switched the bridge on (tbr_fw_tsline). */
+void tbr_port_tsline_init(void);
+void tbr_port_tsline_write(const uint8_t *buf, size_t len);
 /* Mask / unmask everything but the timer around the timed window. */
 void tbr_port_window(int open);
 /* Call fn(arg) with the stack pointer at top (8-byte aligned), return
@@ -93,5 +105,32 @@ struct tbr_fw_fault {
 	uint32_t hang_at;
 };
 extern volatile struct tbr_fw_fault tbr_fw_fault;
+
+/*
+ * The timestamp bridge (QEMU boards only: TBR_FW_TSLINE; docs/ENERGY.md,
+ * "QEMU boards").  QEMU has no pin an instrument could watch, so when the
+ * harness measures energy it writes this word pair with `-device loader`
+ * (magic TBR_FW_TSLINE_MAGIC, on = 1) and attaches a second serial
+ * channel; the firmware then reports TBP_CAP_TIMESTAMP_PIN in HELLO and
+ * sends every edge of its timestamp "pin" on that channel:
+ *
+ *   rise:  "R\n"                 (the window opens)
+ *   fall:  "F" 16 hex digits "\n" (it closed; the digits are the
+ *                                  instructions from the rise to the fall,
+ *                                  counted by the port's icount timer)
+ *
+ * The rise is stamped right after its byte is written and the fall before
+ * its bytes are, so the interval brackets the timed window's two timer
+ * reads by a few tens of instructions.  The harness turns each window into
+ * two edges on the virtual timestamp line, its length the instruction count
+ * at the nominal clock: an estimate of the window, not a time anyone
+ * measured.
+ */
+#define TBR_FW_TSLINE_MAGIC 0x4E4C5354u /* "TSLN" */
+struct tbr_fw_tsline {
+	uint32_t magic;
+	uint32_t on;
+};
+extern volatile struct tbr_fw_tsline tbr_fw_tsline;
 
 #endif

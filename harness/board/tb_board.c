@@ -51,6 +51,7 @@ static const struct enum_def reset_defs[] = {
 	{ "dtr", TB_BOARD_RESET_DTR },
 	{ "rts", TB_BOARD_RESET_RTS },
 	{ "command", TB_BOARD_RESET_COMMAND },
+	{ "power", TB_BOARD_RESET_POWER },
 	{ NULL, 0 },
 };
 
@@ -140,7 +141,7 @@ enum key_id {
 	K_RAM_BYTES, K_TRANSPORT, K_BAUD, K_USB_IDS, K_RESET, K_ENERGY,
 	K_RUNNER, K_TIMING, K_FLASH_COMMAND, K_RESET_COMMAND, K_PULSE_MS,
 	K_FIRMWARE, K_QEMU_PROGRAM, K_QEMU_MACHINE, K_QEMU_CPU,
-	K_QEMU_ICOUNT_SHIFT, K_QEMU_EXTRA, K_FLASH_IMAGE,
+	K_QEMU_ICOUNT_SHIFT, K_QEMU_EXTRA, K_QEMU_TSLINE, K_FLASH_IMAGE,
 	K_POWER_VOLTAGE, K_POWER_ACTIVE, K_POWER_IDLE, K_POWER_SUPPLY, K_POWER_PIN,
 	K_PROTOCOL,
 	K__COUNT
@@ -178,6 +179,7 @@ static const struct key_def keys[K__COUNT] = {
 	[K_QEMU_CPU]      = { SEC_QEMU, "cpu", false, false },
 	[K_QEMU_ICOUNT_SHIFT] = { SEC_QEMU, "icount_shift", false, false },
 	[K_QEMU_EXTRA]    = { SEC_QEMU, "extra", false, true },
+	[K_QEMU_TSLINE]   = { SEC_QEMU, "timestamp_line", false, false },
 	[K_FLASH_IMAGE]   = { SEC_FLASH, "image", false, false },
 	[K_POWER_VOLTAGE] = { SEC_POWER, "voltage_mv", false, false },
 	[K_POWER_ACTIVE]  = { SEC_POWER, "active_ua", false, false },
@@ -185,6 +187,14 @@ static const struct key_def keys[K__COUNT] = {
 	[K_POWER_SUPPLY]  = { SEC_POWER, "supply", false, false },
 	[K_POWER_PIN]     = { SEC_POWER, "timestamp_pin", false, false },
 	[K_PROTOCOL]      = { SEC_BOARD, "protocol", false, false },
+};
+
+/* [qemu] timestamp_line: the channel of the firmware's timestamp bridge. */
+static const struct enum_def qemu_tsline_defs[] = {
+	{ "none", TB_BOARD_QEMU_TSLINE_NONE },
+	{ "serial1", TB_BOARD_QEMU_TSLINE_SERIAL1 },
+	{ "pci-serial", TB_BOARD_QEMU_TSLINE_PCI_SERIAL },
+	{ NULL, 0 },
 };
 
 /* [power] supply: who powers the board while its energy is measured. */
@@ -667,6 +677,10 @@ static int store_value(struct board_parse *p, enum key_id id, const char *v)
 		return parse_u32(p, id, v, 0, ICOUNT_SHIFT_MAX, &b->qemu_icount_shift);
 	case K_QEMU_EXTRA:
 		return split_command(p, id, v, &b->qemu_extra);
+	case K_QEMU_TSLINE:
+		rc = parse_enum(p, id, v, qemu_tsline_defs, &e);
+		b->qemu_tsline = (enum tb_board_qemu_tsline)e;
+		return rc;
 	case K_POWER_VOLTAGE:
 		b->has_power = true;
 		return parse_u32(p, id, v, POWER_MV_MIN, POWER_MV_MAX, &b->power_voltage_mv);
@@ -834,7 +848,7 @@ static int check_qemu(struct board_parse *p)
 {
 	static const enum key_id qkeys[] = {
 		K_QEMU_PROGRAM, K_QEMU_MACHINE, K_QEMU_CPU, K_QEMU_ICOUNT_SHIFT,
-		K_QEMU_EXTRA,
+		K_QEMU_EXTRA, K_QEMU_TSLINE,
 	};
 	struct tb_board *b = p->b;
 	size_t i;
@@ -961,12 +975,22 @@ static int check_reset(struct board_parse *p)
 			       "[reset] command", TB_ERR_FORMAT,
 			       "only used with reset = command, not %s",
 			       tb_board_reset_name(b->reset));
-	if (p->key_line[K_PULSE_MS] && !lines)
+	if (b->reset == TB_BOARD_RESET_POWER && !serial)
+		return fail_at(p, line, "reset", TB_ERR_FORMAT,
+			       "power needs transport = serial (sim and QEMU boards reset by process)");
+	if (b->reset == TB_BOARD_RESET_POWER && b->energy_monitor == TB_BOARD_ENERGY_NONE)
+		return fail_at(p, line, "reset", TB_ERR_FORMAT,
+			       "power cycles the board through its energy monitor: set energy_monitor");
+	if (b->reset == TB_BOARD_RESET_POWER && b->power_external_supply)
+		return fail_at(p, line, "reset", TB_ERR_FORMAT,
+			       "power needs the board powered by its monitor, not [power] supply = external");
+	if (p->key_line[K_PULSE_MS] && !lines && b->reset != TB_BOARD_RESET_POWER)
 		return fail_at(p, p->key_line[K_PULSE_MS], "[reset] pulse_ms",
 			       TB_ERR_FORMAT,
-			       "only used with reset = dtr or rts");
+			       "only used with reset = dtr, rts or power");
 	if (!b->reset_pulse_ms)
-		b->reset_pulse_ms = TB_BOARD_DEFAULT_PULSE_MS;
+		b->reset_pulse_ms = b->reset == TB_BOARD_RESET_POWER ?
+				    TB_BOARD_DEFAULT_POWER_OFF_MS : TB_BOARD_DEFAULT_PULSE_MS;
 	return 0;
 }
 

@@ -38,6 +38,8 @@ enum tb_board_reset {
 	TB_BOARD_RESET_DTR     = 2, /* pulse the serial port's DTR line */
 	TB_BOARD_RESET_RTS     = 3, /* pulse the serial port's RTS line */
 	TB_BOARD_RESET_COMMAND = 4, /* run [reset] command */
+	TB_BOARD_RESET_POWER   = 5, /* cycle the supply through the energy
+				     * monitor that powers the board */
 };
 
 /* Energy monitor wired to the board.  Stored: append only. */
@@ -63,6 +65,14 @@ enum tb_board_protocol {
 	TB_BOARD_PROTOCOL_AUTO      = 2, /* ask `name%` first, else tinybench */
 };
 
+/* [qemu] timestamp_line: how the firmware's timestamp bridge reaches the
+ * harness under QEMU (docs/ENERGY.md, "QEMU boards"). */
+enum tb_board_qemu_tsline {
+	TB_BOARD_QEMU_TSLINE_NONE       = 0, /* no bridge: no energy */
+	TB_BOARD_QEMU_TSLINE_SERIAL1    = 1, /* QEMU's second -serial (mps2 UART1) */
+	TB_BOARD_QEMU_TSLINE_PCI_SERIAL = 2, /* -device pci-serial,addr=1 */
+};
+
 /* The image file [flash] command gets as {image}. */
 enum tb_board_image {
 	TB_BOARD_IMAGE_ELF = 0, /* tinybench-runner-<fw>.elf (default) */
@@ -78,6 +88,7 @@ struct tb_usb_id {
 #define TB_BOARD_NAME_MAX 32         /* characters, without the NUL */
 #define TB_BOARD_DEFAULT_RUNNER "tinybench-runner-native"
 #define TB_BOARD_DEFAULT_PULSE_MS 100
+#define TB_BOARD_DEFAULT_POWER_OFF_MS 500
 
 /*
  * One board, as read from its file.  Strings are never NULL unless the
@@ -97,7 +108,8 @@ struct tb_board {
 	struct tb_usb_id usb_ids[TB_BOARD_USB_IDS_MAX];
 	size_t n_usb_ids;
 	enum tb_board_reset reset;
-	uint32_t reset_pulse_ms;     /* [reset] pulse_ms, for dtr/rts */
+	uint32_t reset_pulse_ms;     /* [reset] pulse_ms: dtr/rts asserted,
+				      * power: the supply off */
 	enum tb_board_energy energy_monitor;
 	char *runner;                /* transport = sim only, else NULL */
 	enum tb_board_timing timing;
@@ -116,6 +128,7 @@ struct tb_board {
 	char *qemu_cpu;              /* -cpu, or NULL for the machine's */
 	uint32_t qemu_icount_shift;  /* -icount shift=N */
 	char **qemu_extra;           /* more arguments, NULL-terminated, or NULL */
+	enum tb_board_qemu_tsline qemu_tsline; /* [qemu] timestamp_line */
 	/* [power]: the power model and energy wiring (docs/BOARDS.md). */
 	bool has_power;              /* the file has a [power] section */
 	uint32_t power_voltage_mv;   /* supply voltage, default 3300 */

@@ -7,10 +7,8 @@
 #include "tb_export.h"
 #include "tb_export_mlperf.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void export_usage(FILE *out)
 {
@@ -43,58 +41,6 @@ static void export_usage(FILE *out)
 
 enum { OPT_FORMAT = 256, OPT_PER, OPT_JSON };
 
-/* Write through a temporary file renamed into place, or to stdout. */
-static int export_to(struct tb_store *st, const struct tb_export_opts *o,
-		     const char *output, struct tb_error *err)
-{
-	char tmp[4096];
-	FILE *out = stdout;
-	int rc;
-
-	if (!output || !strcmp(output, "-"))
-		return tb_export(st, o, stdout, err);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", output, (long)getpid());
-	out = fopen(tmp, "w");
-	if (!out)
-		return tb_error_set(err, TB_ERR_IO, "cannot write '%s': %s", output,
-				    strerror(errno));
-	rc = tb_export(st, o, out, err);
-	if (fclose(out) != 0 && rc == 0)
-		rc = tb_error_set(err, TB_ERR_IO, "writing '%s': %s", output, strerror(errno));
-	if (rc == 0 && rename(tmp, output) < 0)
-		rc = tb_error_set(err, TB_ERR_IO, "cannot rename to '%s': %s", output,
-				  strerror(errno));
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
-/* Accuracy predictions, with export_to()'s temporary-file rule. */
-static int export_predictions_to(struct tb_store *st, const struct tb_select *sel,
-				 const char *output, struct tb_error *err)
-{
-	char tmp[4096];
-	FILE *out;
-	int rc;
-
-	if (!output || !strcmp(output, "-"))
-		return tb_export_predictions_csv(st, sel, stdout, err);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", output, (long)getpid());
-	out = fopen(tmp, "w");
-	if (!out)
-		return tb_error_set(err, TB_ERR_IO, "cannot write '%s': %s", output,
-				    strerror(errno));
-	rc = tb_export_predictions_csv(st, sel, out, err);
-	if (fclose(out) != 0 && rc == 0)
-		rc = tb_error_set(err, TB_ERR_IO, "writing '%s': %s", output, strerror(errno));
-	if (rc == 0 && rename(tmp, output) < 0)
-		rc = tb_error_set(err, TB_ERR_IO, "cannot rename to '%s': %s", output,
-				  strerror(errno));
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
 int tb_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -111,6 +57,7 @@ int tb_cmd_export(int argc, char **argv)
 	int per_input = 0, mlperf = 0, n_sessions = 0;
 	struct tb_error err = { 0 };
 	struct tb_store *st = NULL;
+	struct tb_cli_out out = { 0 };
 	const char *format = NULL, *output = NULL;
 	int c, rc;
 
@@ -171,10 +118,13 @@ int tb_cmd_export(int argc, char **argv)
 		if (rc == 0)
 			fprintf(stderr, "%d session folder%s written under %s\n", n_sessions,
 				n_sessions == 1 ? "" : "s", output);
-	} else if (rc == 0 && per_input) {
-		rc = export_predictions_to(st, &s.sel, output, &err);
 	} else if (rc == 0) {
-		rc = export_to(st, &o, output, &err);
+		rc = tb_cli_out_open(&out, output, &err);
+		if (rc == 0 && per_input)
+			rc = tb_export_predictions_csv(st, &s.sel, out.f, &err);
+		else if (rc == 0)
+			rc = tb_export(st, &o, out.f, &err);
+		rc = tb_cli_out_close(&out, rc, &err);
 	}
 	tb_store_close(st);
 	return rc < 0 ? tb_cli_fail(&err) : 0;

@@ -91,6 +91,41 @@ static int job_exit(const char *state)
 
 /* ---- printing a finished run (as `tinybench run` does) --------------- */
 
+/* The energy of a run made with the board's monitor (docs/DAEMON.md). */
+static void print_energy(json_t *r)
+{
+	json_t *e = json_object_get(r, "energy"), *trials = json_object_get(r, "trials"), *t;
+	json_t *uj;
+	size_t i;
+
+	if (!e)
+		return;
+	printf("\nenergy: %s, %s\n", str(e, "method"), str(e, "monitor"));
+	if (!strcmp(str(e, "kind"), "emulated"))
+		printf("        EMULATED instrument: the figures exercise the energy path "
+		       "against a power model, they are not a measurement of this board\n");
+	if (json_object_get(e, "window"))
+		printf("        MODELLED from instruction counts: the board's [power] model "
+		       "over each window's instructions at the nominal clock (an estimate, "
+		       "not a measurement)\n");
+	printf("%-5s %14s %12s %12s %12s %10s %8s\n", "trial", "uJ/inference", "mW",
+	       "window ms", "samples", "rate Hz", "lost");
+	json_array_foreach(trials, i, t) {
+		if (!json_object_get(t, "energy_uj_per_inference"))
+			continue;
+		printf("%-5lld %14.4f %12.4f %12.3f %12lld %10.0f %8lld\n", num(t, "idx") + 1,
+		       real(t, "energy_uj_per_inference"), real(t, "power_mw"),
+		       real(t, "energy_window_ms"), num(t, "energy_samples"),
+		       real(t, "energy_sample_hz"), num(t, "energy_lost_samples"));
+	}
+	uj = json_object_get(e, "uj_per_inference");
+	if (uj)
+		printf("energy per inference (%s, over trials): median %.4f uJ, min %.4f, "
+		       "max %.4f; mean power median %.4f mW\n", str(e, "kind"), real(uj, "median"),
+		       real(uj, "min"), real(uj, "max"),
+		       real(json_object_get(e, "power_mw"), "median"));
+}
+
 static void print_result(json_t *r)
 {
 	json_t *trials = json_object_get(r, "trials"), *t, *lat;
@@ -123,6 +158,7 @@ static void print_result(json_t *r)
 			printf(" (attempt %lld)", num(t, "attempts"));
 		printf("\n");
 	}
+	print_energy(r);
 	lat = json_object_get(r, "latency_ms");
 	if (lat) {
 		printf("\nlatency (mean per inference, over trials): median %.4f ms, "
@@ -284,6 +320,8 @@ int tb_cli_run_via_daemon(const struct tb_run_opts *o, int retries, const char *
 		json_object_set_new(req, "timeout_ms", json_integer(o->infer_timeout_ms));
 	if (retries >= 0)
 		json_object_set_new(req, "retries", json_integer(retries));
+	if (o->energy.spec)
+		json_object_set_new(req, "energy", json_true());
 	tj = json_object();
 	for (int i = 0; i < n_tags; i++) {
 		const char *eq = strchr(tags[i], '=');
@@ -365,7 +403,7 @@ static int read_file(const char *path, void **data, size_t *len, struct tb_error
 }
 
 enum { OPT_MIN_TIME = 256, OPT_WARMUPS, OPT_PROFILE, OPT_TIMEOUT, OPT_RETRIES, OPT_TAG,
-       OPT_JSON, OPT_DAEMON, OPT_WAIT, OPT_STATE, OPT_LIMIT };
+       OPT_JSON, OPT_DAEMON, OPT_WAIT, OPT_STATE, OPT_LIMIT, OPT_ENERGY };
 
 int tb_cmd_submit(int argc, char **argv)
 {
@@ -380,6 +418,7 @@ int tb_cmd_submit(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "tag", required_argument, NULL, OPT_TAG },
+		{ "energy", no_argument, NULL, OPT_ENERGY },
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "daemon", required_argument, NULL, OPT_DAEMON },
@@ -406,6 +445,7 @@ int tb_cmd_submit(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case OPT_WAIT: wait = 1; break;
 		case OPT_DAEMON: addr = optarg; break;
+		case OPT_ENERGY: json_object_set_new(req, "energy", json_true()); break;
 		case 't':
 			if (tb_cli_parse_int(optarg, 1, 1000, &v) < 0)
 				return tb_cli_usage_error("submit", "--trials '%s': expected 1..1000", optarg);
@@ -456,6 +496,9 @@ int tb_cmd_submit(int argc, char **argv)
 			       "  -t, --trials T        --min-time S  --warmups W  --profile P\n"
 			       "      --timeout MS      --retries R (trial retries after a reset, 0..10)\n"
 			       "      --tag KEY=VALUE   label the run (repeatable)\n"
+			       "      --energy          also measure energy per inference with the\n"
+			       "                        board's monitor (the daemon's monitor = or the\n"
+			       "                        board file's energy_monitor)\n"
 			       "      --wait            follow the job and exit with its outcome\n"
 			       "      --json            print the job as JSON\n"
 			       "      --daemon ADDR     socket path or tcp:HOST:PORT\n");

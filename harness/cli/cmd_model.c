@@ -13,7 +13,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
-#include <sha2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,33 +132,6 @@ static uint64_t op_macs(const struct tb_nn_model *m, const struct tb_nn_op_info 
 	return out_elems * f.dims[1];
 }
 
-/* Elements and bytes of the constant tensors the ops read. */
-static void const_totals(const struct tb_nn_model *m, uint64_t *params, uint64_t *bytes)
-{
-	uint8_t *seen = calloc(m->num_tensors, 1);
-
-	*params = *bytes = 0;
-	for (uint32_t i = 0; seen && i < m->num_ops; i++) {
-		struct tb_nn_op_info op;
-
-		tb_nn_model_op(m, i, &op);
-		for (int k = 0; k < op.num_inputs; k++) {
-			struct tb_nn_tensor_info t;
-
-			if (op.inputs[k] == TB_NN_NO_TENSOR || seen[op.inputs[k]])
-				continue;
-			tb_nn_model_tensor(m, op.inputs[k], &t);
-			if (!(t.flags & TB_NN_TENSOR_CONST))
-				continue;
-			seen[op.inputs[k]] = 1;
-			*params += t.size / (t.dtype == TB_NN_DTYPE_INT8 ? 1 :
-					     t.dtype == TB_NN_DTYPE_INT16 ? 2 : 4);
-			*bytes += t.size;
-		}
-	}
-	free(seen);
-}
-
 static void inspect_text(const char *path, const struct tb_nn_model *m, size_t size,
 			 const struct tb_tflite_report *rep, int imported)
 {
@@ -169,7 +141,7 @@ static void inspect_text(const char *path, const struct tb_nn_model *m, size_t s
 
 	tb_nn_model_tensor(m, m->input, &ti);
 	tb_nn_model_tensor(m, m->output, &to);
-	const_totals(m, &params, &bytes);
+	tb_nn_model_consts(m, &params, &bytes);
 	printf("%s: %s, %u ops, %u tensors, blob %zu bytes\n", path,
 	       imported ? "imported from .tflite" : "tinybench blob", m->num_ops,
 	       m->num_tensors, size);
@@ -217,7 +189,7 @@ static void inspect_json(const char *path, const struct tb_nn_model *m, size_t s
 	uint64_t params, bytes;
 	char s[64];
 
-	const_totals(m, &params, &bytes);
+	tb_nn_model_consts(m, &params, &bytes);
 	tb_json_begin_object(j);
 	tb_json_key_string(j, "file", path);
 	tb_json_key_string(j, "source", imported ? "tflite" : "tbnn");
@@ -599,24 +571,6 @@ static const struct {
 
 #define N_REF (sizeof(reference_models) / sizeof(reference_models[0]))
 
-static int file_sha256(const char *path, char hex[65])
-{
-	uint8_t buf[65536], d[SHA256_DIGEST_LENGTH];
-	SHA2_CTX ctx;
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f)
-		return -1;
-	SHA256Init(&ctx);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		SHA256Update(&ctx, buf, n);
-	fclose(f);
-	SHA256Final(d, &ctx);
-	tb_hex(d, sizeof(d), hex);
-	return 0;
-}
-
 /* mkdir -p */
 static int make_dirs(const char *dir, struct tb_error *err)
 {
@@ -689,7 +643,7 @@ static int fetch_one(CURL *curl, const char *url, const char *path, const char *
 		return tb_error_set(err, TB_ERR_IO, "downloading %s failed: %s", url,
 				    curl_easy_strerror(cc));
 	}
-	if (file_sha256(part, got) < 0 || strcmp(got, want)) {
+	if (tb_sha256_file(part, got) < 0 || strcmp(got, want)) {
 		unlink(part);
 		return tb_error_set(err, TB_ERR_MISMATCH,
 				    "%s: SHA-256 mismatch: got %s, pinned %s (file discarded)",
@@ -745,7 +699,7 @@ int tb_cmd_models(int argc, char **argv)
 	}
 	for (size_t i = 0; i < N_REF; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, reference_models[i].file);
-		if (file_sha256(path, have) == 0 && !strcmp(have, reference_models[i].sha256)) {
+		if (tb_sha256_file(path, have) == 0 && !strcmp(have, reference_models[i].sha256)) {
 			printf("%-30s already present, SHA-256 ok\n", reference_models[i].file);
 			kept++;
 			continue;

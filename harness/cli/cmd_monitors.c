@@ -52,6 +52,10 @@ void tb_cli_print_energy(const struct tb_run_result *r)
 	if (emulated(r))
 		printf("        EMULATED instrument: the figures exercise the energy path "
 		       "against a power model, they are not a measurement of this board\n");
+	if (r->caps.flags & TBP_CAP_TICKS_ARE_INSNS)
+		printf("        MODELLED from instruction counts: the board's [power] model "
+		       "over each window's instructions at %.1f MHz (an estimate, not a "
+		       "measurement)\n", r->caps.timer_hz / 1e6);
 	printf("%-5s %14s %12s %12s %12s %10s %8s\n", "trial", "uJ/inference", "mW",
 	       "window ms", "samples", "rate Hz", "lost");
 	for (int i = 0; i < r->n_trials; i++) {
@@ -92,6 +96,10 @@ void tb_cli_json_energy(struct tb_json *j, const struct tb_run_result *r)
 	tb_json_begin_object(j);
 	tb_json_key_string(j, "method", r->energy_method);
 	tb_json_key_string(j, "kind", emulated(r) ? "emulated" : "measured");
+	/* A QEMU board: the window is its instruction count at the nominal
+	 * clock (docs/ENERGY.md, "QEMU boards"). */
+	if (r->caps.flags & TBP_CAP_TICKS_ARE_INSNS)
+		tb_json_key_string(j, "window", "instruction-count-estimate");
 	tb_json_key_string(j, "monitor", r->energy_monitor);
 	if (energy_stats(r, &uj, &mw) == 0) {
 		tb_json_key(j, "uj_per_inference");

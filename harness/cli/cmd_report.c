@@ -11,50 +11,9 @@
 #include "tb_summary.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------ output */
-
-/* An output stream: stdout, or FILE written under a temporary name and
- * renamed into place by out_close() when everything went well. */
-struct out {
-	FILE *f;
-	const char *path;	/* NULL: stdout */
-	char tmp[4096];
-};
-
-static int out_open(struct out *o, const char *path, struct tb_error *err)
-{
-	memset(o, 0, sizeof(*o));
-	o->f = stdout;
-	if (!path || !strcmp(path, "-"))
-		return 0;
-	o->path = path;
-	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long)getpid());
-	o->f = fopen(o->tmp, "w");
-	if (!o->f)
-		return tb_error_set(err, TB_ERR_IO, "cannot write '%s': %s", path,
-				    strerror(errno));
-	return 0;
-}
-
-static int out_close(struct out *o, int rc, struct tb_error *err)
-{
-	if (!o->path || !o->f)
-		return rc;
-	if (fclose(o->f) != 0 && rc == 0)
-		rc = tb_error_set(err, TB_ERR_IO, "writing '%s': %s", o->path, strerror(errno));
-	if (rc == 0 && rename(o->tmp, o->path) < 0)
-		rc = tb_error_set(err, TB_ERR_IO, "cannot rename to '%s': %s", o->path,
-				  strerror(errno));
-	if (rc < 0)
-		unlink(o->tmp);
-	o->f = NULL;
-	return rc;
-}
 
 /* All digits, commas and dashes: a run-id list. */
 static int looks_like_runs(const char *s)
@@ -113,7 +72,7 @@ int tb_cmd_compare(int argc, char **argv)
 	struct tb_cli_sel s = { 0 };
 	struct tb_error err = { 0 };
 	struct tb_store *st = NULL;
-	struct out out = { 0 };
+	struct tb_cli_out out = { 0 };
 	const char *format = NULL, *output = NULL, *baseline = NULL;
 	long run_id = 0;
 	int c, rc;
@@ -189,7 +148,7 @@ int tb_cmd_compare(int argc, char **argv)
 	rc = tb_compare_build(&set, &co, &cmp, &err);
 	if (rc < 0)
 		goto out;
-	rc = out_open(&out, output, &err);
+	rc = tb_cli_out_open(&out, output, &err);
 	if (rc < 0)
 		goto out;
 	if (!strcmp(format, "text"))
@@ -198,7 +157,7 @@ int tb_cmd_compare(int argc, char **argv)
 		rc = tb_compare_write_csv(cmp, out.f, &err);
 	else
 		rc = tb_compare_write_json(cmp, out.f, &err);
-	rc = out_close(&out, rc, &err);
+	rc = tb_cli_out_close(&out, rc, &err);
 out:
 	tb_compare_free(cmp);
 	tb_summary_set_free(&set);
@@ -247,7 +206,7 @@ int tb_cmd_report(int argc, char **argv)
 	struct tb_cli_sel s = { 0 };
 	struct tb_error err = { 0 };
 	struct tb_store *st = NULL;
-	struct out out = { 0 };
+	struct tb_cli_out out = { 0 };
 	const char *output = NULL;
 	char *colon;
 	long v;
@@ -304,11 +263,11 @@ int tb_cmd_report(int argc, char **argv)
 				  s.text);
 		goto out;
 	}
-	rc = out_open(&out, output, &err);
+	rc = tb_cli_out_open(&out, output, &err);
 	if (rc < 0)
 		goto out;
 	rc = tb_report_html(st, &set, &ro, out.f, &err);
-	rc = out_close(&out, rc, &err);
+	rc = tb_cli_out_close(&out, rc, &err);
 	if (rc == 0 && out.path)
 		fprintf(stderr, "tinybench: report of %zu run%s written to %s\n", set.n,
 			set.n == 1 ? "" : "s", out.path);
@@ -450,7 +409,7 @@ int tb_cmd_check(int argc, char **argv)
 	struct tb_error err = { 0 };
 	struct tb_store *st = NULL;
 	struct tb_gate *g = NULL;
-	struct out out = { 0 };
+	struct tb_cli_out out = { 0 };
 	const char *baseline = NULL, *junit = NULL;
 	const char *props[2 * 8];
 	char desc[256] = "";
@@ -541,10 +500,10 @@ int tb_cmd_check(int argc, char **argv)
 			props[np++] = tb_gate_metric_name((enum tb_gate_metric)i);
 			props[np++] = go.limit[i].kind == TB_LIMIT_OFF ? "off" : go.limit[i].text;
 		}
-		rc = out_open(&out, junit, &err);
+		rc = tb_cli_out_open(&out, junit, &err);
 		if (rc == 0)
 			rc = tb_gate_write_junit(g, props, np / 2, out.f, &err);
-		rc = out_close(&out, rc, &err);
+		rc = tb_cli_out_close(&out, rc, &err);
 		if (rc < 0)
 			goto out;
 	}

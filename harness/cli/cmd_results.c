@@ -61,26 +61,6 @@ static int parse_sel(const char *cmd, int argc, char **argv, struct sel *s,
 	return -1;
 }
 
-/* Open an existing database: reading never creates one. */
-static int open_store(const struct sel *s, struct tb_store **st, struct tb_error *err)
-{
-	char path[4096];
-	int rc;
-
-	if (s->db) {
-		snprintf(path, sizeof(path), "%s", s->db);
-	} else {
-		rc = tb_store_default_path(path, sizeof(path), err);
-		if (rc < 0)
-			return rc;
-	}
-	if (access(path, F_OK) < 0)
-		return tb_error_set(err, TB_ERR_NOTFOUND,
-				    "no results database at %s (run `tinybench run` first, or pass --db)",
-				    path);
-	return tb_store_open(path, st, err);
-}
-
 /* ---------------------------------------------------------------------- */
 
 static void results_usage(FILE *out)
@@ -299,7 +279,7 @@ int tb_cmd_results(int argc, char **argv)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return 4;
-	rc = open_store(&s, &c->st, &err);
+	rc = tb_cli_open_db(s.db, &c->st, &err);
 	if (rc < 0)
 		goto out;
 	if (s.json) {

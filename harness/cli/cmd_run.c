@@ -142,6 +142,42 @@ static const struct tbp_workload_info *dev_wl(const struct tb_run_result *r)
 	return NULL;
 }
 
+/* The first lines of the table: the run, the board and the runner. */
+static void print_header(const struct tb_run_result *r)
+{
+	printf("run %lld: board %s (%s), workload %s, model %.16s\n",
+	       (long long)r->run_id, r->board, r->caps.cpu, r->workload, r->model_hash);
+	printf("runner %s build %s; %d trials x %lu inferences (+%lu warm-up)\n",
+	       r->caps.runner_version, r->caps.build_id, r->n_trials,
+	       (unsigned long)r->inferences, (unsigned long)r->warmups);
+}
+
+/* The last lines: memory, firmware, timing, energy, where it is stored. */
+static void print_footer(const struct tb_run_result *r)
+{
+	if (r->protocol == TB_DUT_EEMBC)
+		printf("memory: not reported (EEMBC protocol; docs/EEMBC.md)\n");
+	else
+		printf("memory: stack peak %lld B of %lu, arena peak %lld B of %lu "
+		       "(planned %lu)\n",
+		       (long long)r->stack_peak, (unsigned long)r->caps.stack_size,
+		       (long long)r->arena_peak, (unsigned long)r->caps.arena_size,
+		       (unsigned long)r->arena_planned);
+	if (r->flash_bytes >= 0)
+		printf("firmware: flash %lld B, static RAM %lld B, sha256 %.16s\n",
+		       (long long)r->flash_bytes, (long long)r->static_ram_bytes,
+		       r->firmware_sha256);
+	if (r->protocol == TB_DUT_EEMBC)
+		printf("timing: %s; outputs: the device's m-results scores, not checked "
+		       "(EEMBC firmware reports no model digest)\n", r->timing_method);
+	else
+		printf("timing: %s; outputs checked against the host: %d/%d match\n",
+		       r->timing_method, r->output_checked - r->output_mismatch,
+		       r->output_checked);
+	tb_cli_print_energy(r);
+	printf("stored in %s\n", r->db_path);
+}
+
 /*
  * A board whose ticks are emulated instructions (QEMU -icount): the figure
  * is an exact instruction count; milliseconds are only an estimate at the
@@ -155,11 +191,7 @@ static void print_table_insns(const struct tb_run_result *r)
 	struct tb_stats s = { 0 };
 	size_t n = 0;
 
-	printf("run %lld: board %s (%s), workload %s, model %.16s\n",
-	       (long long)r->run_id, r->board, r->caps.cpu, r->workload, r->model_hash);
-	printf("runner %s build %s; %d trials x %lu inferences (+%lu warm-up)\n",
-	       r->caps.runner_version, r->caps.build_id, r->n_trials,
-	       (unsigned long)r->inferences, (unsigned long)r->warmups);
+	print_header(r);
 	printf("\n%-5s %10s %16s %16s %16s %12s %9s %9s  %s\n", "trial", "inferences",
 	       "instructions", "instr/inf min", "instr/inf max", "est. ms", "stack B",
 	       "arena B", "output");
@@ -191,19 +223,7 @@ static void print_table_insns(const struct tb_run_result *r)
 	printf("\nestimated ms at %.1f MHz (1 instruction per cycle, not a measurement): "
 	       "median %.4f, min %.4f, max %.4f\n", mhz, r->latency_ms.median,
 	       r->latency_ms.min, r->latency_ms.max);
-	printf("memory: stack peak %lld B of %lu, arena peak %lld B of %lu "
-	       "(planned %lu)\n",
-	       (long long)r->stack_peak, (unsigned long)r->caps.stack_size,
-	       (long long)r->arena_peak, (unsigned long)r->caps.arena_size,
-	       (unsigned long)r->arena_planned);
-	if (r->flash_bytes >= 0)
-		printf("firmware: flash %lld B, static RAM %lld B, sha256 %.16s\n",
-		       (long long)r->flash_bytes, (long long)r->static_ram_bytes,
-		       r->firmware_sha256);
-	printf("timing: %s; outputs checked against the host: %d/%d match\n",
-	       r->timing_method, r->output_checked - r->output_mismatch,
-	       r->output_checked);
-	printf("stored in %s\n", r->db_path);
+	print_footer(r);
 }
 
 static void print_table(const struct tb_run_result *r)
@@ -216,11 +236,7 @@ static void print_table(const struct tb_run_result *r)
 		return;
 	}
 
-	printf("run %lld: board %s (%s), workload %s, model %.16s\n",
-	       (long long)r->run_id, r->board, r->caps.cpu, r->workload, r->model_hash);
-	printf("runner %s build %s; %d trials x %lu inferences (+%lu warm-up)\n",
-	       r->caps.runner_version, r->caps.build_id, r->n_trials,
-	       (unsigned long)r->inferences, (unsigned long)r->warmups);
+	print_header(r);
 	printf("\n%-5s %10s %12s %12s %12s %9s %9s  %s\n", "trial", "inferences",
 	       "latency ms", "min ms", "max ms", "stack B", "arena B", "output");
 	for (int i = 0; i < r->n_trials; i++) {
@@ -247,27 +263,8 @@ static void print_table(const struct tb_run_result *r)
 	printf("throughput: %.1f inferences/s", r->throughput);
 	if (r->macs)
 		printf(", %.1f MMAC/s", r->throughput * r->macs / 1e6);
-	if (r->protocol == TB_DUT_EEMBC)
-		printf("\nmemory: not reported (EEMBC protocol; docs/EEMBC.md)\n");
-	else
-		printf("\nmemory: stack peak %lld B of %lu, arena peak %lld B of %lu "
-		       "(planned %lu)\n",
-		       (long long)r->stack_peak, (unsigned long)r->caps.stack_size,
-		       (long long)r->arena_peak, (unsigned long)r->caps.arena_size,
-		       (unsigned long)r->arena_planned);
-	if (r->flash_bytes >= 0)
-		printf("firmware: flash %lld B, static RAM %lld B, sha256 %.16s\n",
-		       (long long)r->flash_bytes, (long long)r->static_ram_bytes,
-		       r->firmware_sha256);
-	if (r->protocol == TB_DUT_EEMBC)
-		printf("timing: %s; outputs: the device's m-results scores, not checked "
-		       "(EEMBC firmware reports no model digest)\n", r->timing_method);
-	else
-		printf("timing: %s; outputs checked against the host: %d/%d match\n",
-		       r->timing_method, r->output_checked - r->output_mismatch,
-		       r->output_checked);
-	tb_cli_print_energy(r);
-	printf("stored in %s\n", r->db_path);
+	printf("\n");
+	print_footer(r);
 }
 
 static void json_trial(struct tb_json *j, const struct tb_trial_result *tr)
@@ -579,9 +576,13 @@ int tb_cmd_run(int argc, char **argv)
 	tb_cli_catch_signals();
 
 	/* A board that tinybenchd owns is run by the daemon (docs/DAEMON.md);
-	 * options that only make sense in this process keep the run here. */
+	 * options that only make sense in this process keep the run here.
+	 * --energy default is the daemon's monitor of the board. */
 	if (!no_daemon && !model && !n_args && !o.conn.port && !o.conn.fault &&
-	    !o.conn.firmware && !o.db_path && !o.energy.spec) {
+	    !o.conn.firmware && !o.db_path &&
+	    (!o.energy.spec || (!strcmp(o.energy.spec, "default") && !n_energy_args &&
+				!o.energy.sample_hz && !o.energy.min_window_ms &&
+				!o.energy.max_lost_frac))) {
 		void *in = NULL;
 		size_t in_len = 0;
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 volatile sig_atomic_t tb_cli_cancel;
 
@@ -106,6 +107,36 @@ int tb_cli_parse_double(const char *s, double min, double max, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int tb_cli_out_open(struct tb_cli_out *o, const char *path, struct tb_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	o->f = stdout;
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	o->path = path;
+	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long)getpid());
+	o->f = fopen(o->tmp, "w");
+	if (!o->f)
+		return tb_error_set(err, TB_ERR_IO, "cannot write '%s': %s", path,
+				    strerror(errno));
+	return 0;
+}
+
+int tb_cli_out_close(struct tb_cli_out *o, int rc, struct tb_error *err)
+{
+	if (!o->path || !o->f)
+		return rc;
+	if (fclose(o->f) != 0 && rc == 0)
+		rc = tb_error_set(err, TB_ERR_IO, "writing '%s': %s", o->path, strerror(errno));
+	if (rc == 0 && rename(o->tmp, o->path) < 0)
+		rc = tb_error_set(err, TB_ERR_IO, "cannot rename to '%s': %s", o->path,
+				  strerror(errno));
+	if (rc < 0)
+		unlink(o->tmp);
+	o->f = NULL;
+	return rc;
 }
 
 static void on_signal(int sig)

@@ -76,6 +76,23 @@ int tb_cli_model_blob_file(const char *path, char *out, size_t len, int *is_tmp,
 /* Remove such a temporary blob and its folder. */
 void tb_cli_model_blob_remove(const char *out);
 
+/*
+ * An output file option (-o FILE): stdout for NULL or "-", else FILE
+ * written under a temporary name (FILE.tmp.<pid>) and renamed into place
+ * by tb_cli_out_close() only when everything went well, so a failed write
+ * never leaves a partial file.
+ */
+struct tb_cli_out {
+	FILE *f;
+	const char *path;	/* NULL: stdout */
+	char tmp[4096];
+};
+
+int tb_cli_out_open(struct tb_cli_out *o, const char *path, struct tb_error *err);
+/* Close (rename into place if rc is 0, else remove); returns rc or the
+ * error of closing or renaming. */
+int tb_cli_out_close(struct tb_cli_out *o, int rc, struct tb_error *err);
+
 /* Install SIGINT/SIGTERM handlers that set tb_cli_cancel. */
 void tb_cli_catch_signals(void);
 

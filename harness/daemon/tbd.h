@@ -46,7 +46,9 @@ struct tbd_board_config {
 	bool has_usb;                 /* find the port by USB id (+ serial) */
 	uint16_t vid, pid;
 	char serial[128];             /* USB serial number, "" = any */
-	char monitor[64];             /* energy monitor (recorded; not driven yet) */
+	char monitor[300];            /* energy monitor: DRIVER[:PORT] or default,
+				       * "" = none configured (tbd_worker.c) */
+	char monitor_args[512];       /* tests: extra emulated-monitor arguments */
 	int retries;                  /* trial retries after a reset; -1 default */
 	int timeout_ms;               /* INFER timeout, 0 = from calibration */
 	int quarantine_after;         /* consecutive failures before quarantine */
@@ -161,6 +163,10 @@ void tbd_workers_join(struct tbd *d);
 /* Wake the workers (a job was queued, a quarantine lifted, stopping). */
 void tbd_workers_kick(struct tbd *d);
 const char *tbd_board_state_name(enum tbd_board_state s);
+/* The energy monitor an instance measures with (docs/DAEMON.md, "Energy"):
+ * its monitor = (DRIVER[:PORT]), else "default" (the board file's
+ * energy_monitor); NULL if it has none (monitor = none, or neither). */
+const char *tbd_monitor_spec(const struct tbd_worker *w);
 
 /* Hand an event line to the main thread (any thread). */
 void tbd_emit(struct tbd *d, int64_t job, bool end, const char *line, size_t len);

@@ -24,7 +24,7 @@ static const struct {
 } ops[] = {
 	{ "ping", TBD_OP_PING, "", "" },
 	{ "submit", TBD_OP_SUBMIT,
-	  " board workload trials min_time warmups profile timeout_ms retries tags input follow ",
+	  " board workload trials min_time warmups profile timeout_ms retries tags input follow energy ",
 	  " board workload " },
 	{ "jobs", TBD_OP_JOBS, " state board limit ", "" },
 	{ "status", TBD_OP_STATUS, " job ", " job " },
@@ -198,6 +198,12 @@ static int field(const char *k, json_t *v, struct tbd_request *rq, char *msg, si
 		rq->state = tbd_job_state_parse(json_string_value(v));
 		return 0;
 	}
+	if (!strcmp(k, "energy")) {
+		if (!json_is_boolean(v))
+			return fail(msg, len, "'energy' must be true or false");
+		rq->energy = json_is_true(v);
+		return 0;
+	}
 	if (!strcmp(k, "follow")) {
 		if (!json_is_boolean(v))
 			return fail(msg, len, "'follow' must be true or false");
@@ -319,6 +325,8 @@ char *tbd_request_params_json(const struct tbd_request *rq)
 		json_object_set_new(o, "timeout_ms", json_integer(rq->timeout_ms));
 	if (rq->retries >= 0)
 		json_object_set_new(o, "retries", json_integer(rq->retries));
+	if (rq->energy)
+		json_object_set_new(o, "energy", json_true());
 	for (int i = 0; i < rq->n_tags; i++)
 		json_object_set_new(tags, rq->tag_key[i], json_string(rq->tag_value[i]));
 	if (rq->n_tags)

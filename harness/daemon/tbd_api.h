@@ -56,6 +56,8 @@ struct tbd_request {
 	int state;                   /* jobs filter, -1 any */
 	int limit;                   /* jobs: 1..1000, default 100 */
 	bool follow;                 /* submit, logs: stream until the job ends */
+	bool energy;                 /* submit: measure energy with the board's
+				      * monitor (docs/DAEMON.md, "Energy") */
 };
 
 /* Error kinds of a response ("code" in the error object). */

@@ -195,6 +195,8 @@ static int board_key(struct parse *p, const char *k, const char *v)
 		return copy(p, b->serial, sizeof(b->serial), k, v);
 	if (!strcmp(k, "monitor"))
 		return copy(p, b->monitor, sizeof(b->monitor), k, v);
+	if (!strcmp(k, "monitor_args"))
+		return copy(p, b->monitor_args, sizeof(b->monitor_args), k, v);
 	if (!strcmp(k, "runner_args"))
 		return copy(p, b->runner_args, sizeof(b->runner_args), k, v);
 	if (!strcmp(k, "fault"))
@@ -224,7 +226,7 @@ static int board_key(struct parse *p, const char *k, const char *v)
 		return 1;
 	}
 	return bad(p, "[board %s]: unknown key '%s' (board, port, usb, serial, monitor, retries, "
-		   "timeout_ms, quarantine_after, port_wait_ms, runner_args, fault)",
+		   "timeout_ms, quarantine_after, port_wait_ms, runner_args, monitor_args, fault)",
 		   b->name, k);
 }
 

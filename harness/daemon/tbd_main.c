@@ -9,6 +9,7 @@
 #include "tb_config.h"
 #include "tb_session.h"
 #include "tb_store.h"
+#include "tb_power.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +91,37 @@ static int read_token(struct tbd *d, struct tb_error *err)
 	return TB_OK;
 }
 
+/* monitor = none | default | DRIVER[:PORT] (docs/DAEMON.md, "Energy"). */
+static int check_monitor(const struct tbd_board_config *b, const struct tb_board *board,
+			 struct tb_error *err)
+{
+	char drv[32], names[64];
+	const char *colon = strchr(b->monitor, ':');
+	bool virtual_line = board->transport != TB_BOARD_TRANSPORT_SERIAL;
+
+	if (!b->monitor[0] || !strcmp(b->monitor, "none"))
+		return TB_OK;
+	if (!strcmp(b->monitor, "default")) {
+		if (board->energy_monitor == TB_BOARD_ENERGY_NONE)
+			return tb_error_set(err, TB_ERR_ARG,
+					    "[board %s]: monitor = default, but board '%s' names no energy_monitor",
+					    b->name, board->name);
+		return TB_OK;
+	}
+	snprintf(drv, sizeof(drv), "%.*s",
+		 (int)(colon ? (size_t)(colon - b->monitor) : strlen(b->monitor)), b->monitor);
+	if (!tb_power_driver_find(drv, names, sizeof(names)))
+		return tb_error_set(err, TB_ERR_ARG,
+				    "[board %s]: monitor = %s: unknown energy monitor '%s' (known: %s; or default, none)",
+				    b->name, b->monitor, drv, names);
+	if (colon && (!colon[1] || virtual_line))
+		return tb_error_set(err, TB_ERR_ARG,
+				    "[board %s]: monitor = %s: %s", b->name, b->monitor,
+				    colon[1] ? "this board's timestamp line is virtual: only the emulated monitor sees it (no port)" :
+				    "the port is empty");
+	return TB_OK;
+}
+
 static int load_boards(struct tbd *d, struct tb_error *err)
 {
 	int rc = tb_board_registry_new(&d->registry, err);
@@ -113,6 +145,9 @@ static int load_boards(struct tbd *d, struct tb_error *err)
 		rc = tb_board_registry_find(d->registry, b->board, &w->board, err);
 		if (rc < 0)
 			return tb_error_prefix(err, "[board %s]: ", b->name);
+		rc = check_monitor(b, w->board, err);
+		if (rc < 0)
+			return rc;
 		if (w->board->transport == TB_BOARD_TRANSPORT_SERIAL && !b->port[0] && !b->has_usb)
 			return tb_error_set(err, TB_ERR_ARG,
 					    "[board %s] is a serial board: give port = or usb = (+ serial =)",

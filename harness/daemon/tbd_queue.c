@@ -18,6 +18,8 @@
 
 #include <sqlite3.h>
 
+#include "tb_sqlite.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const migrations[] = {
@@ -166,31 +168,8 @@ void tbd_job_clear(struct tbd_job *job)
 
 static int fail(struct tbd_queue *q, int rc, struct tb_error *err, const char *what)
 {
-	int code;
-
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = TB_ERR_BUSY;
-		break;
-	case SQLITE_NOMEM:
-		code = TB_ERR_NOMEM;
-		break;
-	case SQLITE_NOTADB:
-		code = TB_ERR_FORMAT;
-		break;
-	case SQLITE_CANTOPEN:
-	case SQLITE_IOERR:
-	case SQLITE_READONLY:
-	case SQLITE_FULL:
-	case SQLITE_PERM:
-		code = TB_ERR_IO;
-		break;
-	default:
-		code = TB_ERR_DB;
-	}
-	return tb_error_set(err, code, "job queue '%s': %s: %s", q->path, what,
-			    q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+	return tb_error_set(err, tb_sqlite_code(rc), "job queue '%s': %s: %s", q->path,
+			    what, q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
 }
 
 static sqlite3_stmt *stmt(struct tbd_queue *q, int i)
@@ -200,51 +179,12 @@ static sqlite3_stmt *stmt(struct tbd_queue *q, int i)
 	return q->st[i];
 }
 
+/* Run a statement to the end and reset it, so it holds no lock. */
 static int step_done(sqlite3_stmt *st)
 {
-	int rc;
+	int rc = tb_sqlite_step_done(st);
 
-	do
-		rc = sqlite3_step(st);
-	while (rc == SQLITE_ROW);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int exec_script(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	const char *tail;
-	int rc;
-
-	while (sql && *sql) {
-		rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
-		if (rc != SQLITE_OK)
-			return rc;
-		sql = tail;
-		if (!st)
-			continue;
-		rc = step_done(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	return SQLITE_OK;
-}
-
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -325,39 +265,39 @@ static int migrate(struct tbd_queue *q, struct tb_error *err)
 	int rc;
 
 	for (int target = 1; target <= TBD_QUEUE_SCHEMA_VERSION; target++) {
-		rc = exec_script(q->db, "BEGIN IMMEDIATE");
+		rc = tb_sqlite_exec(q->db, "BEGIN IMMEDIATE");
 		if (rc != SQLITE_OK)
 			return fail(q, rc, err, "cannot lock for migration");
-		rc = query_int(q->db, "PRAGMA application_id", &app);
+		rc = tb_sqlite_query_int(q->db, "PRAGMA application_id", &app);
 		if (rc == SQLITE_OK)
-			rc = query_int(q->db, "PRAGMA user_version", &version);
+			rc = tb_sqlite_query_int(q->db, "PRAGMA user_version", &version);
 		if (rc == SQLITE_OK)
-			rc = query_int(q->db, "SELECT count(*) FROM sqlite_master", &objects);
+			rc = tb_sqlite_query_int(q->db, "SELECT count(*) FROM sqlite_master", &objects);
 		if (rc != SQLITE_OK)
 			goto out_fail;
 		if (!(app == 0 && version == 0 && objects == 0) &&
 		    app != TBD_QUEUE_APPLICATION_ID) {
-			exec_script(q->db, "ROLLBACK");
+			tb_sqlite_exec(q->db, "ROLLBACK");
 			return tb_error_set(err, TB_ERR_FORMAT,
 					    "'%s' is not a tinybench job queue (application_id 0x%08llx)",
 					    q->path, (unsigned long long)(uint32_t)app);
 		}
 		if (version > TBD_QUEUE_SCHEMA_VERSION) {
-			exec_script(q->db, "ROLLBACK");
+			tb_sqlite_exec(q->db, "ROLLBACK");
 			return tb_error_set(err, TB_ERR_UNSUPPORTED,
 					    "job queue '%s' has schema version %lld, this build %d: use a newer tinybenchd",
 					    q->path, (long long)version, TBD_QUEUE_SCHEMA_VERSION);
 		}
 		if (version < target) {
-			rc = exec_script(q->db, migrations[target - 1]);
+			rc = tb_sqlite_exec(q->db, migrations[target - 1]);
 			if (rc != SQLITE_OK)
 				goto out_fail;
 			snprintf(set, sizeof(set), "PRAGMA user_version = %d", target);
-			rc = exec_script(q->db, set);
+			rc = tb_sqlite_exec(q->db, set);
 			if (rc != SQLITE_OK)
 				goto out_fail;
 		}
-		rc = exec_script(q->db, "COMMIT");
+		rc = tb_sqlite_exec(q->db, "COMMIT");
 		if (rc != SQLITE_OK)
 			goto out_fail;
 	}
@@ -365,7 +305,7 @@ static int migrate(struct tbd_queue *q, struct tb_error *err)
 
 out_fail:
 	rc = fail(q, rc, err, "migration failed");
-	exec_script(q->db, "ROLLBACK");
+	tb_sqlite_exec(q->db, "ROLLBACK");
 	return rc;
 }
 
@@ -389,7 +329,7 @@ int tbd_queue_open(const char *path, struct tbd_queue **out, struct tb_error *er
 		goto out_free;
 	}
 	sqlite3_busy_timeout(q->db, TBD_QUEUE_BUSY_MS);
-	rc = exec_script(q->db, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;"
+	rc = tb_sqlite_exec(q->db, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;"
 			 " PRAGMA synchronous = FULL");
 	if (rc != SQLITE_OK) {
 		rc = fail(q, rc, err, "cannot set pragmas");

@@ -179,6 +179,19 @@ static bool board_known(struct tbd *d, const char *name)
 	return false;
 }
 
+/* An instance of name (instance or board name) with an energy monitor.
+ * (A job for a board name may still go to an instance without one: it
+ * fails there with the reason.) */
+static bool board_has_monitor(struct tbd *d, const char *name)
+{
+	for (int i = 0; i < d->n_workers; i++)
+		if ((!strcmp(d->workers[i].cfg->name, name) ||
+		     !strcmp(d->workers[i].cfg->board, name)) &&
+		    tbd_monitor_spec(&d->workers[i]))
+			return true;
+	return false;
+}
+
 static void board_names(struct tbd *d, char *buf, size_t len)
 {
 	size_t n = 0;
@@ -243,6 +256,13 @@ static void op_submit(struct server *s, struct client *c, struct tbd_request *rq
 		return;
 	}
 	snprintf(rq->workload, sizeof(rq->workload), "%s", wl->name);
+	if (rq->energy && !board_has_monitor(d, rq->board)) {
+		snprintf(msg, sizeof(msg),
+			 "board '%s' has no energy monitor here (monitor = in its [board] section of the daemon's config, or energy_monitor in its board file)",
+			 rq->board);
+		reply_error(c, TBD_E_BAD_REQUEST, msg);
+		return;
+	}
 	if (rq->input && rq->input_len != wl->input_size) {
 		snprintf(msg, sizeof(msg), "input of %zu bytes; workload %s takes exactly %lu bytes",
 			 rq->input_len, wl->name, (unsigned long)wl->input_size);

@@ -19,7 +19,16 @@
  *    log lines and progress events for the clients watching it;
  *  - stopping: on the daemon's first SIGTERM the session finishes the
  *    current trial and leaves the run open (a checkpoint); the job goes
- *    back to the queue and resumes the run at the next start.
+ *    back to the queue and resumes the run at the next start;
+ *  - the energy monitor (docs/DAEMON.md, "Energy"): the worker owns it as
+ *    it owns the board.  With monitor = DRIVER[:PORT] (or reset = power)
+ *    it is opened before the board, which it may power; otherwise the
+ *    board file's energy_monitor is opened at the first job that asks for
+ *    energy.  Opening it may change how the board is connected (a sim
+ *    runner drives the virtual timestamp line, a QEMU firmware switches
+ *    its timestamp bridge on), so a connection made without it is made
+ *    again.  It stays open across jobs; an instrument that goes away is
+ *    brought back by the next trial; jobs without energy ignore it.
  */
 #include "tbd.h"
 #include "tbd_api.h"
@@ -36,6 +45,7 @@
 #include <unistd.h>
 
 #define RUNNER_ARGS_MAX 32
+#define MONITOR_ARGS_MAX 16
 
 struct wctx {
 	struct tbd_worker *w;
@@ -46,6 +56,11 @@ struct wctx {
 	struct tb_conn_opts copts;
 	char args_buf[512];
 	const char *args[RUNNER_ARGS_MAX + 1];
+	struct tb_energy *energy;     /* the board's monitor, once opened */
+	struct tb_energy_opts eopts;
+	char margs_buf[512];
+	const char *margs[MONITOR_ARGS_MAX + 1];
+	bool conn_has_line;       /* the connection drives the monitor's line */
 	int fails;                /* board failures in a row */
 	int64_t next_try_ms;      /* reconnect not before (monotonic) */
 };
@@ -172,6 +187,66 @@ static void conn_opts(struct wctx *x)
 	}
 }
 
+const char *tbd_monitor_spec(const struct tbd_worker *w)
+{
+	const char *m = w->cfg->monitor;
+
+	if (!strcmp(m, "none"))
+		return NULL;
+	if (m[0])
+		return m;
+	return w->board->energy_monitor != TB_BOARD_ENERGY_NONE ? "default" : NULL;
+}
+
+/* Opened before the board: a monitor named in the config (it may power
+ * the board), or one the board's reset needs. */
+static bool energy_eager(const struct wctx *x)
+{
+	const struct tbd_worker *w = x->w;
+
+	return tbd_monitor_spec(w) && (w->cfg->monitor[0] || w->board->reset == TB_BOARD_RESET_POWER);
+}
+
+/* Open the board's energy monitor, once; a connection made without the
+ * line it samples is dropped, to be made again with it. */
+static int ensure_energy(struct wctx *x, struct tb_error *err)
+{
+	struct tbd_worker *w = x->w;
+	const char *spec = tbd_monitor_spec(w);
+	const char *const *args = x->copts.runner_args;
+	char *save = NULL, *a;
+	int n = 0, rc;
+
+	if (x->energy)
+		return TB_OK;
+	if (!spec)
+		return tb_error_set(err, TB_ERR_ARG, "board %s has no energy monitor", w->cfg->name);
+	memset(&x->eopts, 0, sizeof(x->eopts));
+	x->eopts.spec = spec;
+	snprintf(x->margs_buf, sizeof(x->margs_buf), "%s", w->cfg->monitor_args);
+	for (a = strtok_r(x->margs_buf, " \t", &save); a && n < MONITOR_ARGS_MAX;
+	     a = strtok_r(NULL, " \t", &save))
+		x->margs[n++] = a;
+	x->margs[n] = NULL;
+	x->eopts.emu_args = n ? x->margs : NULL;
+	rc = tb_energy_open(w->board, &x->eopts, &args, &x->energy, err);
+	if (rc < 0)
+		return tb_error_prefix(err, "energy monitor (%s): ", spec);
+	x->copts.runner_args = args;
+	x->copts.timestamp_line = tb_energy_wants_timestamp_line(x->energy);
+	x->copts.power_cycle = tb_energy_power_cycle_cb;
+	x->copts.power_cycle_user = x->energy;
+	tbd_log(TBD_LOG_INFO, "board %s: energy monitor %s, %s on %s", w->cfg->name,
+		tb_energy_method(x->energy), tb_energy_info(x->energy)->model,
+		tb_energy_port(x->energy));
+	if (x->conn && !x->conn_has_line && w->board->transport != TB_BOARD_TRANSPORT_SERIAL) {
+		tbd_log(TBD_LOG_INFO, "board %s: reconnecting it with the timestamp line", w->cfg->name);
+		tb_conn_free(x->conn);
+		x->conn = NULL;
+	}
+	return TB_OK;
+}
+
 static void quarantine(struct wctx *x, const char *why)
 {
 	struct tbd_worker *w = x->w;
@@ -211,13 +286,16 @@ static int ensure_connected(struct wctx *x)
 	if (mono_ms() < x->next_try_ms)
 		return TB_ERR_BUSY;
 	w->cancel = 0;
-	rc = tb_session_connect(w->board, &x->copts, &x->conn, &err);
+	rc = energy_eager(x) ? ensure_energy(x, &err) : TB_OK;
+	if (rc == TB_OK)
+		rc = tb_session_connect(w->board, &x->copts, &x->conn, &err);
 	if (rc < 0) {
 		tbd_log(TBD_LOG_WARNING, "board %s: cannot connect: %s", w->cfg->name, err.msg);
 		set_state(w, TBD_BOARD_OFFLINE, err.msg);
 		board_failed(x, err.msg);
 		return rc;
 	}
+	x->conn_has_line = x->energy != NULL;
 	pthread_mutex_lock(&w->d->mu);
 	snprintf(w->port, sizeof(w->port), "%s", tb_conn_port(x->conn));
 	if (w->state != TBD_BOARD_QUARANTINED)
@@ -297,6 +375,41 @@ static json_t *opt(int64_t v)
 	return v >= 0 ? json_integer(v) : json_null();
 }
 
+/* The run's energy, as `tinybench run --json` has it: method, monitor,
+ * medians over the trials. */
+static json_t *energy_json(const struct tb_run_result *r)
+{
+	double uj[1024], mw[1024], scratch[1024];
+	struct tb_stats su, sm;
+	json_t *o;
+	size_t n = 0;
+
+	for (int i = 0; i < r->n_trials && n < 1024; i++) {
+		const struct tb_trial *t = &r->trials[i].t;
+
+		if (t->status == TB_TRIAL_OK && isfinite(t->energy_uj) && isfinite(t->power_mw)) {
+			uj[n] = t->energy_uj;
+			mw[n++] = t->power_mw;
+		}
+	}
+	o = json_pack("{s:s, s:s, s:s}", "method", r->energy_method,
+		      "kind", strncmp(r->energy_method, "emulated:", 9) ? "measured" : "emulated",
+		      "monitor", r->energy_monitor);
+	if (r->caps.flags & TBP_CAP_TICKS_ARE_INSNS)
+		json_object_set_new(o, "window", json_string("instruction-count-estimate"));
+	if (n && tb_stats_summary(uj, n, scratch, &su, NULL) == 0 &&
+	    tb_stats_summary(mw, n, scratch, &sm, NULL) == 0) {
+		json_object_set_new(o, "uj_per_inference",
+				    json_pack("{s:o, s:o, s:o, s:o}", "median", num(su.median),
+					      "min", num(su.min), "max", num(su.max),
+					      "mean", num(su.mean)));
+		json_object_set_new(o, "power_mw",
+				    json_pack("{s:o, s:o, s:o}", "median", num(sm.median),
+					      "min", num(sm.min), "max", num(sm.max)));
+	}
+	return o;
+}
+
 /* What the run measured, kept with the job and sent to its watchers. */
 static char *result_json(const struct tb_run_result *r)
 {
@@ -370,8 +483,23 @@ static char *result_json(const struct tb_run_result *r)
 			"frames_dropped", opt(t->frames_dropped),
 			"output_len", (int)t->output_len,
 			"output_head", values));
+		if (isfinite(t->energy_uj)) {
+			json_t *en = json_pack("{s:o, s:o, s:o, s:I, s:o, s:I}",
+					       "energy_uj_per_inference", num(t->energy_uj),
+					       "power_mw", num(t->power_mw),
+					       "energy_window_ms", num(t->energy_window_ms),
+					       "energy_samples", (json_int_t)t->energy_samples,
+					       "energy_sample_hz", num(t->energy_sample_hz),
+					       "energy_lost_samples",
+					       (json_int_t)t->energy_lost_samples);
+
+			json_object_update(json_array_get(trials, json_array_size(trials) - 1), en);
+			json_decref(en);
+		}
 	}
 	json_object_set_new(o, "trials", trials);
+	if (r->energy_method[0])
+		json_object_set_new(o, "energy", energy_json(r));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -447,6 +575,17 @@ static void run_job(struct wctx *x, struct tbd_job *job)
 	o.resume_run_id = job->run_id;
 	o.input_data = job->input;
 	o.input_len = job->input_len;
+	if (j.params.energy) {
+		rc = ensure_energy(x, &err);
+		if (rc == TB_OK && !x->conn && ensure_connected(x) < 0)
+			rc = tb_error_set(&err, TB_ERR_CLOSED, "board %s: cannot connect: %s",
+					  w->cfg->name, w->reason);
+		if (rc < 0) {
+			end_job(&j, TBD_JOB_FAILED, err.msg, NULL, false);
+			goto out;
+		}
+		o.monitor = x->energy;
+	}
 	o.conn = x->copts;
 	o.progress = on_progress;
 	o.user = &j;
@@ -592,6 +731,7 @@ static void *worker_main(void *arg)
 	}
 out:
 	tb_conn_free(x.conn);
+	tb_energy_free(x.energy);
 	tb_store_close(x.store);
 	tbd_queue_close(x.q);
 	set_state(w, TBD_BOARD_STOPPED, NULL);

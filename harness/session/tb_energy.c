@@ -38,6 +38,17 @@ struct tb_energy {
 	char vline[PATH_MAX];
 	const char *runner_args[MAX_ARGS];
 	bool faults_used;
+	/* a QEMU board: its firmware's timestamp bridge, replayed on the line
+	 * (the harness writes the line; docs/ENERGY.md, "QEMU boards") */
+	bool qemu;
+	struct tb_vline *line;        /* our writable mapping of vline */
+	struct tb_transport *bridge;  /* the current QEMU's channel, not ours */
+	double bridge_hz;             /* instructions per second (timer_hz) */
+	int64_t last_edge_ns;         /* last edge published on the line */
+	int line_level;
+	double cover_until;           /* mono s the stream must cover, or 0 */
+	char bridge_msg[40];          /* a message being received */
+	size_t bridge_len;
 	/* the instrument */
 	struct tb_power_dev *dev;
 	struct tb_power_config cfg;
@@ -209,14 +220,12 @@ static int connect_instrument(struct tb_energy *e, struct tb_error *err)
 	return TB_OK;
 }
 
-/* The sim board: a virtual timestamp line the runner drives and the
- * emulator samples. */
-static int setup_sim(struct tb_energy *e, const char *const **runner_args,
-		     struct tb_error *err)
+/* A board without a pin anyone can probe (sim, QEMU): the emulated
+ * instrument, which samples a virtual timestamp line the harness makes. */
+static int setup_virtual_line(struct tb_energy *e, struct tb_error *err)
 {
 	const struct tb_board *b = e->board;
 	const char *tmp = getenv("TMPDIR");
-	size_t n = 0;
 	char name[64];
 	int rc;
 
@@ -243,12 +252,46 @@ static int setup_sim(struct tb_energy *e, const char *const **runner_args,
 	if (tb_vline_create(e->vline) < 0)
 		return tb_error_set(err, TB_ERR_IO, "cannot create the virtual timestamp line %s: %s",
 				    e->vline, strerror(errno));
+	return TB_OK;
+}
+
+/* The sim board: the runner drives the line (--timestamp-line). */
+static int setup_sim(struct tb_energy *e, const char *const **runner_args,
+		     struct tb_error *err)
+{
+	size_t n = 0;
+	int rc = setup_virtual_line(e, err);
+
+	if (rc < 0)
+		return rc;
 	for (const char *const *a = *runner_args; a && *a && n < MAX_ARGS - 3; a++)
 		e->runner_args[n++] = *a;
 	e->runner_args[n++] = "--timestamp-line";
 	e->runner_args[n++] = e->vline;
 	e->runner_args[n] = NULL;
 	*runner_args = e->runner_args;
+	return TB_OK;
+}
+
+/* A QEMU board: the harness drives the line from the firmware's timestamp
+ * bridge (tb_energy_bridge(), tb_energy_wants_timestamp_line()). */
+static int setup_qemu(struct tb_energy *e, struct tb_error *err)
+{
+	const struct tb_board *b = e->board;
+	int rc;
+
+	if (b->qemu_tsline == TB_BOARD_QEMU_TSLINE_NONE)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s' has no timestamp bridge ([qemu] timestamp_line in %s): the emulated %s could not see its timed window",
+				    b->name, b->path ? b->path : "its board file", e->drv->name);
+	rc = setup_virtual_line(e, err);
+	if (rc < 0)
+		return rc;
+	e->line = tb_vline_map(e->vline, 1);
+	if (!e->line)
+		return tb_error_set(err, TB_ERR_IO, "cannot map the virtual timestamp line %s: %s",
+				    e->vline, strerror(errno));
+	e->qemu = true;
 	return TB_OK;
 }
 
@@ -305,6 +348,9 @@ int tb_energy_open(const struct tb_board *b, const struct tb_energy_opts *o,
 	case TB_BOARD_TRANSPORT_SERIAL:
 		rc = e->port[0] ? TB_OK : detect_port(e, err);
 		break;
+	case TB_BOARD_TRANSPORT_QEMU:
+		rc = setup_qemu(e, err);
+		break;
 	default:
 		rc = tb_error_set(err, TB_ERR_UNSUPPORTED,
 				  "energy on board '%s' (transport %s): its timestamp pin is not bridged to a virtual line the emulated monitors can sample yet (docs/ENERGY.md)",
@@ -340,6 +386,168 @@ const struct tb_power_info *tb_energy_info(const struct tb_energy *e)
 const char *tb_energy_port(const struct tb_energy *e)
 {
 	return e ? e->where : NULL;
+}
+
+/* ---- a QEMU board: the timestamp bridge ------------------------------- *
+ * Under -icount QEMU's time is instructions, not the host's: its timed
+ * window cannot be put on the line as it happens.  The firmware reports
+ * each edge on the bridge's channel, the fall with the window's length in
+ * instructions (tbr_fw.h); after INFER_RSP the harness replays every
+ * window on the line, starting a little after now (ahead of the
+ * instrument, which samples 50 ms behind), lasting instructions / the
+ * nominal clock.  So the instrument integrates the board's power model
+ * over the *estimated* window, in real time: an estimate from instruction
+ * counts, not a measurement. */
+
+#define BRIDGE_LEAD_NS 5000000       /* a replayed window starts 5 ms ahead */
+#define BRIDGE_GAP_NS 1000000        /* and 1 ms after the previous edge */
+#define BRIDGE_WAIT_MS 500           /* for the fall after INFER_RSP */
+
+static int64_t mono_ns(void)
+{
+	return tb_vline_now_ns();
+}
+
+static void line_publish(struct tb_energy *e, int level, int64_t t_ns)
+{
+	if (t_ns <= e->last_edge_ns)
+		t_ns = e->last_edge_ns + 1;
+	tb_vline_set_at(e->line, level, t_ns);
+	e->last_edge_ns = t_ns;
+	e->line_level = level;
+}
+
+/* When the next replayed edge may be. */
+static int64_t replay_start(const struct tb_energy *e)
+{
+	int64_t t = mono_ns() + BRIDGE_LEAD_NS;
+
+	return t > e->last_edge_ns + BRIDGE_GAP_NS ? t : e->last_edge_ns + BRIDGE_GAP_NS;
+}
+
+void tb_energy_bridge(struct tb_energy *e, struct tb_transport *channel, double units_hz)
+{
+	if (!e || !e->qemu)
+		return;
+	e->bridge = channel;
+	e->bridge_hz = units_hz;
+}
+
+bool tb_energy_wants_timestamp_line(const struct tb_energy *e)
+{
+	return e && e->qemu;
+}
+
+/* Before an acquisition: what the bridge said so far (the calibration's
+ * batches, a batch measured again) happened before the instrument
+ * sampled; a line left high (a window that never closed: QEMU was
+ * restarted) goes low, as a reset pin would. */
+static int bridge_begin(struct tb_energy *e, struct tb_error *err)
+{
+	uint8_t buf[512];
+	int n;
+
+	if (!e->qemu)
+		return TB_OK;
+	if (!e->bridge || e->bridge_hz <= 0)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s': QEMU runs without the timestamp bridge",
+				    e->board->name);
+	while ((n = tb_transport_read(e->bridge, buf, sizeof(buf), 0, err)) > 0)
+		;
+	if (n < 0)
+		return tb_error_prefix(err, "timestamp bridge: ");
+	e->bridge_len = 0;
+	e->cover_until = 0;
+	if (e->line_level)
+		line_publish(e, 0, mono_ns());
+	return TB_OK;
+}
+
+/* One message from the bridge: "R" or "F" + 16 hex digits. */
+static int bridge_message(struct tb_energy *e, bool *rise, bool *fell, struct tb_error *err)
+{
+	const char *m = e->bridge_msg;
+	uint64_t insns = 0;
+	int64_t t0, len_ns;
+
+	if (!strcmp(m, "R")) {
+		if (*rise) /* two rises: the line was already high */
+			line_publish(e, 1, replay_start(e));
+		*rise = true;
+		return TB_OK;
+	}
+	if (m[0] != 'F' || strlen(m) != 17)
+		return tb_error_set(err, TB_ERR_PROTO, "timestamp bridge: unexpected message '%.20s'",
+				    m);
+	for (int i = 1; i <= 16; i++) {
+		int c = m[i];
+
+		if (c >= '0' && c <= '9')
+			insns = insns << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			insns = insns << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return tb_error_set(err, TB_ERR_PROTO,
+					    "timestamp bridge: unexpected message '%.20s'", m);
+	}
+	/* A fall without its rise (it came before the acquisition) is a
+	 * window the instrument saw only the end of: the line falls. */
+	len_ns = (int64_t)llround((double)insns * 1e9 / e->bridge_hz);
+	t0 = replay_start(e);
+	if (*rise)
+		line_publish(e, 1, t0);
+	line_publish(e, 0, t0 + (*rise ? len_ns : 0));
+	*rise = false;
+	*fell = true;
+	e->cover_until = (double)e->last_edge_ns / 1e9;
+	return TB_OK;
+}
+
+/* After INFER_RSP: read the bridge's messages (sent before the reply) and
+ * replay the windows on the line. */
+static int bridge_collect(struct tb_energy *e, struct tb_error *err)
+{
+	double deadline = mono_s() + BRIDGE_WAIT_MS / 1000.0;
+	bool rise = false, fell = false;
+	uint8_t buf[256];
+	int rc;
+
+	if (!e->qemu)
+		return TB_OK;
+	for (;;) {
+		double left = deadline - mono_s();
+		int n;
+
+		/* Done: a window closed and nothing more came for 20 ms. */
+		if (fell && !rise)
+			left = left < 0.02 ? left : 0.02;
+		n = tb_transport_read(e->bridge, buf, sizeof(buf),
+				      left > 0 ? (int)(left * 1000) + 1 : 0, err);
+		if (n < 0)
+			return tb_error_prefix(err, "timestamp bridge: ");
+		if (n == 0 && (left <= 0 || (fell && !rise)))
+			break;
+		for (int i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (e->bridge_len + 1 < sizeof(e->bridge_msg))
+					e->bridge_msg[e->bridge_len++] = (char)buf[i];
+				continue;
+			}
+			e->bridge_msg[e->bridge_len] = '\0';
+			e->bridge_len = 0;
+			rc = bridge_message(e, &rise, &fell, err);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	if (rise) {
+		/* A window that did not close: the line rises and stays high
+		 * (the analysis reports the missing edge). */
+		line_publish(e, 1, replay_start(e));
+		e->cover_until = (double)e->last_edge_ns / 1e9 + 0.1;
+	}
+	return TB_OK;
 }
 
 /* ---- one trial --------------------------------------------------------- */
@@ -427,6 +635,9 @@ int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link, struct tb_e
 		if (rc < 0)
 			return tb_error_prefix(err, "energy monitor did not come back: ");
 	}
+	rc = bridge_begin(e, err);
+	if (rc < 0)
+		return rc;
 	tb_power_rec_reset(e->rec);
 	sink = tb_power_rec_sink(e->rec);
 	tb_link_get_stats(link, &st);
@@ -450,9 +661,14 @@ int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link, struct tb_e
  * window, which ended before INFER_RSP arrived). */
 static int wait_cover(struct tb_energy *e, double hz, struct tb_error *err)
 {
-	double now = mono_s(), elapsed = now - e->t_start;
-	double need = elapsed * hz * 1.01 + 0.02 * hz + 2;
-	double deadline = now + STALL_GRACE_S;
+	double now = mono_s(), until = now, elapsed, need, deadline;
+
+	/* A QEMU board's replayed window ends ahead of now. */
+	if (e->cover_until > 0 && e->cover_until + 0.05 > until)
+		until = e->cover_until + 0.05;
+	elapsed = until - e->t_start;
+	need = elapsed * hz * 1.01 + 0.02 * hz + 2;
+	deadline = until + STALL_GRACE_S;
 	struct tb_power_rec_progress p;
 
 	for (;;) {
@@ -481,6 +697,11 @@ int tb_energy_trial_end(struct tb_energy *e, struct tb_link *link, uint64_t infe
 	if (!e)
 		return TB_OK;
 	in = tb_power_get_info(e->dev);
+	rc = bridge_collect(e, err);
+	if (rc < 0) {
+		abandon(e);
+		return rc;
+	}
 	rc = wait_cover(e, in->sample_hz, err);
 	join_reader(e);
 	if (e->thread_rc < 0) {
@@ -538,6 +759,7 @@ int tb_energy_check_device(const struct tb_energy *e, unsigned hello_flags,
 	return tb_error_set(err, TB_ERR_UNSUPPORTED,
 			    "board '%s': its runner does not drive a timestamp pin (HELLO flags 0x%02x), so %s cannot see the timed window%s",
 			    board, hello_flags, e->drv->name,
+			    e->qemu ? " (the firmware did not switch its timestamp bridge on: rebuild it)" :
 			    e->dir[0] ? " (is the sim runner older than --timestamp-line?)" : "");
 }
 
@@ -555,6 +777,37 @@ int tb_energy_store_trace(struct tb_energy *e, struct tb_store *store, int64_t r
 	return rc;
 }
 
+int tb_energy_power_cycle(struct tb_energy *e, unsigned off_ms, struct tb_error *err)
+{
+	int rc;
+
+	if (!e)
+		return tb_error_set(err, TB_ERR_ARG, "no energy monitor to power-cycle the board with");
+	abandon(e);
+	if (!e->dev || tb_power_gone(e->dev)) {
+		tb_power_close(e->dev);
+		e->dev = NULL;
+		rc = connect_instrument(e, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "power cycle: ");
+	}
+	rc = tb_power_target(e->dev, false, err);
+	if (rc == TB_OK) {
+		usleep(off_ms * 1000u);
+		rc = tb_power_target(e->dev, true, err);
+	}
+	if (rc < 0)
+		return tb_error_prefix(err, "power cycle through %s on %s: ", e->drv->name, e->where);
+	return TB_OK;
+}
+
+int tb_energy_power_cycle_cb(void *user, struct tb_error *err)
+{
+	struct tb_energy *e = user;
+
+	return tb_energy_power_cycle(e, e ? e->board->reset_pulse_ms : 0, err);
+}
+
 void tb_energy_free(struct tb_energy *e)
 {
 	if (!e)
@@ -566,6 +819,7 @@ void tb_energy_free(struct tb_energy *e)
 	tb_sim_free(e->emu);
 	tb_power_rec_free(e->rec);
 	tb_power_result_free(&e->last);
+	tb_vline_unmap(e->line);
 	if (e->vline[0])
 		unlink(e->vline);
 	if (e->dir[0])

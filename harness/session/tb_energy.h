@@ -9,8 +9,10 @@
  *                             auto-detected USB device); on the sim board
  *                             start the instrument's emulator and the
  *                             virtual timestamp line, and add the line to
- *                             the runner's arguments; identify, configure,
- *                             power the target on.
+ *                             the runner's arguments; on a QEMU board the
+ *                             same, the line fed from the firmware's
+ *                             timestamp bridge (tb_energy_bridge());
+ *                             identify, configure, power the target on.
  *   tb_energy_trial_begin()   right before INFER: start an acquisition and
  *                             a reader thread.
  *   tb_energy_trial_end()     after INFER_RSP: wait until the stream covers
@@ -27,6 +29,7 @@
 #ifndef TB_ENERGY_H
 #define TB_ENERGY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tb_board.h"
@@ -34,6 +37,7 @@
 #include "tb_link.h"
 #include "tb_power.h"
 #include "tb_store.h"
+#include "tb_transport.h"
 
 /* A zeroed struct: no energy measurement. */
 struct tb_energy_opts {
@@ -72,6 +76,19 @@ const struct tb_power_info *tb_energy_info(const struct tb_energy *e);
 /* Where it is: "/dev/ttyACM0" or "emulator tinybench-emu-ppk2 (pid 123)". */
 const char *tb_energy_port(const struct tb_energy *e);
 
+/*
+ * A QEMU board (docs/ENERGY.md, "QEMU boards"): its firmware reports the
+ * timestamp edges on a channel of its own (the timestamp bridge), which
+ * the harness replays on the virtual line, the window's length its
+ * instruction count at the nominal clock.  tb_energy_wants_timestamp_line()
+ * says the connection must switch the bridge on (tb_conn_opts
+ * timestamp_line); before every trial the session hands over the current
+ * connection's channel (it changes when QEMU is restarted) and the rate of
+ * the counts (HELLO's timer_hz).  No-ops on other boards.
+ */
+bool tb_energy_wants_timestamp_line(const struct tb_energy *e);
+void tb_energy_bridge(struct tb_energy *e, struct tb_transport *channel, double units_hz);
+
 int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link,
 			  struct tb_error *err);
 /* inferences: N of the batch; duration_s: the device's own length of the
@@ -85,6 +102,16 @@ int tb_energy_check_device(const struct tb_energy *e, unsigned hello_flags,
 			   const char *board, struct tb_error *err);
 int tb_energy_store_trace(struct tb_energy *e, struct tb_store *store,
 			  int64_t run_id, int64_t idx, struct tb_error *err);
+
+/*
+ * Reset a board by its supply (reset = power): stop any acquisition, switch
+ * the target's power off through the monitor, wait off_ms, switch it on.
+ * A monitor that went away is reopened first.  The _cb form is a
+ * tb_conn_opts power_cycle callback (user = the handle; off time: the
+ * board's [reset] pulse_ms).
+ */
+int tb_energy_power_cycle(struct tb_energy *e, unsigned off_ms, struct tb_error *err);
+int tb_energy_power_cycle_cb(void *user, struct tb_error *err);
 
 /* Find an emulator program ("tinybench-emu-ppk2"): $TINYBENCH_EMU_DIR,
  * the folder of the running executable, <build>/power/emu,

@@ -88,8 +88,7 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 	tb_hex(d, sizeof(d), out);
 }
 
-/* SHA-256 of a file (the runner executable or firmware image). */
-static int sha256_file(const char *path, char out[65])
+int tb_sha256_file(const char *path, char out[65])
 {
 	uint8_t d[SHA256_DIGEST_LENGTH], buf[65536];
 	SHA2_CTX ctx;
@@ -218,6 +217,29 @@ static int qemu_hooks(const struct tb_conn *c, const char *const *args,
 	return TB_OK;
 }
 
+/* The timestamp bridge (tbr_fw.h): a -device loader that switches it on
+ * (struct tbr_fw_tsline { magic "TSLN", on = 1 }, little-endian). */
+static int qemu_tsline_hook(const struct tb_board *b, const struct tb_conn *c,
+			    char *buf, size_t len, struct tb_error *err)
+{
+	uint64_t a, sz;
+	int rc;
+
+	if (b->qemu_tsline == TB_BOARD_QEMU_TSLINE_NONE)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s' has no timestamp bridge ([qemu] timestamp_line in %s): an energy monitor cannot see its timed window",
+				    b->name, b->path ? b->path : "its board file");
+	rc = tb_firmware_symbol(c->firmware, "tbr_fw_tsline", &a, &sz, NULL);
+	if (rc < 0)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "firmware %s has no timestamp bridge (no symbol tbr_fw_tsline): rebuild it (scripts/build-firmware %s)",
+				    c->firmware, b->firmware ? b->firmware : b->name);
+	/* data is one 64-bit little-endian value: the magic is its low word. */
+	snprintf(buf, len, "loader,addr=0x%llx,data=0x00000001%08x,data-len=8",
+		 (unsigned long long)a, 0x4E4C5354u);
+	return TB_OK;
+}
+
 static int open_qemu(const struct tb_board *b, const struct tb_conn_opts *o,
 		     struct tb_conn *c, struct tb_error *err)
 {
@@ -229,7 +251,7 @@ static int open_qemu(const struct tb_board *b, const struct tb_conn_opts *o,
 		.icount_shift = (int)b->qemu_icount_shift,
 	};
 	const char *extra[72];
-	char **board_extra = NULL, hook[160];
+	char **board_extra = NULL, hook[160], ts_hook[160] = "";
 	size_t n = 0;
 	int rc;
 
@@ -243,16 +265,27 @@ static int open_qemu(const struct tb_board *b, const struct tb_conn_opts *o,
 	rc = qemu_hooks(c, o->runner_args, hook, sizeof(hook), err);
 	if (rc < 0)
 		return rc;
+	if (o->timestamp_line) {
+		rc = qemu_tsline_hook(b, c, ts_hook, sizeof(ts_hook), err);
+		if (rc < 0)
+			return rc;
+		qc.tsline = b->qemu_tsline == TB_BOARD_QEMU_TSLINE_SERIAL1 ?
+			    TB_QEMU_TSLINE_SERIAL1 : TB_QEMU_TSLINE_PCI_SERIAL;
+	}
 	if (b->qemu_extra) {
 		rc = tb_board_command_expand(b->qemu_extra, &vars, &board_extra, err);
 		if (rc < 0)
 			return rc;
-		for (size_t i = 0; board_extra[i] && n < 68; i++)
+		for (size_t i = 0; board_extra[i] && n < 66; i++)
 			extra[n++] = board_extra[i];
 	}
 	if (hook[0]) {
 		extra[n++] = "-device";
 		extra[n++] = hook;
+	}
+	if (ts_hook[0]) {
+		extra[n++] = "-device";
+		extra[n++] = ts_hook;
 	}
 	extra[n] = NULL;
 	qc.firmware = c->firmware;
@@ -311,7 +344,7 @@ static int open_transport(const struct tb_board *b, const struct tb_conn_opts *o
 		if (rc < 0)
 			return rc;
 		c->t = tb_sim_transport(c->sim);
-		if (sha256_file(path, c->firmware_sha256) < 0)
+		if (tb_sha256_file(path, c->firmware_sha256) < 0)
 			c->firmware_sha256[0] = '\0';
 		snprintf(c->port, sizeof(c->port), "pty (runner %s, pid %ld)", path,
 			 (long)tb_sim_pid(c->sim));
@@ -343,23 +376,15 @@ const char *tb_conn_runner_status(struct tb_conn *c)
 {
 	const char *text = NULL;
 	bool exited = false;
+	int rc;
 
-	if (c && c->qemu) {
-		for (int i = 0; i < 20; i++) {
-			if (tb_qemu_status(c->qemu, &exited, &text) == 0 && exited)
-				break;
-			usleep(10000);
-		}
-		if (!exited || !text)
-			return NULL;
-		snprintf(c->runner_status, sizeof(c->runner_status), "%s", text);
-		return c->runner_status;
-	}
-	if (!c || !c->sim)
+	if (!c || (!c->qemu && !c->sim))
 		return NULL;
-	/* Give a dying runner a moment to be reaped. */
+	/* Give a dying runner (or QEMU) a moment to be reaped. */
 	for (int i = 0; i < 20; i++) {
-		if (tb_sim_status(c->sim, &exited, &text) == 0 && exited)
+		rc = c->qemu ? tb_qemu_status(c->qemu, &exited, &text) :
+			       tb_sim_status(c->sim, &exited, &text);
+		if (rc == 0 && exited)
 			break;
 		usleep(10000);
 	}
@@ -506,6 +531,11 @@ struct tb_transport *tb_conn_transport(struct tb_conn *c)
 	return c->fault ? c->fault : c->t;
 }
 
+struct tb_transport *tb_conn_tsline(struct tb_conn *c)
+{
+	return c && c->qemu ? tb_qemu_tsline(c->qemu) : NULL;
+}
+
 const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c)
 {
 	return &c->caps;
@@ -593,6 +623,16 @@ int tb_conn_recover(struct tb_conn **cp, struct tb_error *err)
 		if (rc < 0)
 			return tb_error_prefix(err, "resetting board '%s': ", b->name);
 		/* Give the board time to boot before it is asked anything. */
+		usleep(200 * 1000);
+	}
+	if (b->reset == TB_BOARD_RESET_POWER) {
+		if (!o.power_cycle)
+			return tb_error_set(err, TB_ERR_UNSUPPORTED,
+					    "board '%s' resets by power-cycling it through its energy monitor (reset = power), and none is open (run with --energy)",
+					    b->name);
+		rc = o.power_cycle(o.power_cycle_user, err);
+		if (rc < 0)
+			return tb_error_prefix(err, "resetting board '%s': ", b->name);
 		usleep(200 * 1000);
 	}
 	if (b->reset == TB_BOARD_RESET_COMMAND && b->reset_argv) {
@@ -953,6 +993,11 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	for (;;) {
 		per_s = r->o->min_time_s / r->res->inferences;
 		t->started_at = wall_ms();
+		/* A QEMU bridge nobody measures (a daemon's board between
+		 * energy jobs) is drained, or its UART would fill up. */
+		if (!r->energy && tb_conn_tsline(r->conn))
+			tb_transport_discard_input(tb_conn_tsline(r->conn), NULL);
+		tb_energy_bridge(r->energy, tb_conn_tsline(r->conn), (double)r->res->caps.timer_hz);
 		rc = tb_energy_trial_begin(r->energy, tb_conn_link(r->conn), err);
 		if (rc < 0)
 			return tb_error_prefix(err, "trial %d: ", k + 1);
@@ -1604,6 +1649,32 @@ static int measure(struct run *r, struct tb_error *err)
 	return rc;
 }
 
+/* A run with energy: the protocol can carry it, the connection drives the
+ * line the monitor sees; the result names the monitor. */
+static int energy_check(struct run *r, const struct tb_run_opts *o, struct tb_error *err)
+{
+	struct tb_run_result *res = r->res;
+
+	if (!r->energy)
+		return TB_OK;
+	if (r->board->protocol != TB_BOARD_PROTOCOL_TINYBENCH)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s' (protocol %s): energy needs the tinybench "
+				    "protocol for now (EEMBC energy-mode firmware marks its "
+				    "window with GPIO pulses, docs/EEMBC.md)", r->board->name,
+				    tb_board_protocol_name(r->board->protocol));
+	if (tb_energy_wants_timestamp_line(r->energy) && !o->conn.timestamp_line)
+		return tb_error_set(err, TB_ERR_ARG,
+				    "board '%s': the connection was made without the timestamp bridge the energy monitor needs",
+				    r->board->name);
+	snprintf(res->energy_method, sizeof(res->energy_method), "%s",
+		 tb_energy_method(r->energy));
+	snprintf(res->energy_monitor, sizeof(res->energy_monitor), "%s on %s",
+		 tb_energy_info(r->energy)->model, tb_energy_port(r->energy));
+	return tb_energy_check_device(r->energy, tb_conn_caps(r->conn)->flags, r->board->name,
+				      err);
+}
+
 static void release(struct run *r)
 {
 	free(r->input);
@@ -1647,16 +1718,16 @@ int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
 	rc = tb_energy_open(r.board, &o.energy, &o.conn.runner_args, &r.energy, err);
 	if (rc < 0)
 		goto out;
-	snprintf(res->energy_method, sizeof(res->energy_method), "%s",
-		 r.energy ? tb_energy_method(r.energy) : "");
-	snprintf(res->energy_monitor, sizeof(res->energy_monitor), "%s%s%s",
-		 r.energy ? tb_energy_info(r.energy)->model : "", r.energy ? " on " : "",
-		 r.energy ? tb_energy_port(r.energy) : "");
+	o.conn.timestamp_line = tb_energy_wants_timestamp_line(r.energy);
+	if (r.energy) {
+		o.conn.power_cycle = tb_energy_power_cycle_cb;
+		o.conn.power_cycle_user = r.energy;
+	}
 	progress(&r, TB_PHASE_CONNECT, 0);
 	rc = tb_session_connect(r.board, &o.conn, &r.conn, err);
 	if (rc < 0)
 		goto out;
-	rc = tb_energy_check_device(r.energy, tb_conn_caps(r.conn)->flags, r.board->name, err);
+	rc = energy_check(&r, &o, err);
 	if (rc < 0)
 		goto out;
 	rc = measure(&r, err);
@@ -1688,8 +1759,11 @@ int tb_session_run_on(struct tb_conn **conn, struct tb_store *store,
 	r.conn = *conn;
 	r.board = r.conn->board;
 	r.store = store;
+	r.energy = o.monitor;
 	snprintf(res->db_path, sizeof(res->db_path), "%s", tb_store_path(store));
 	rc = check_workload(&r, err);
+	if (rc == TB_OK && r.energy)
+		rc = energy_check(&r, &o, err);
 	if (rc == TB_OK)
 		rc = alloc_buffers(&r, err);
 	if (rc == TB_OK)

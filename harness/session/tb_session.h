@@ -57,6 +57,16 @@ struct tb_conn_opts {
 	 * serves to EEMBC commands (--eembc-model).  NULL: the runner's
 	 * default (the --model one, else the first built-in). */
 	const char *eembc_model;
+	/* A QEMU board: switch the firmware's timestamp bridge on (its
+	 * [qemu] timestamp_line) so that an energy monitor can see the timed
+	 * window (docs/ENERGY.md, "QEMU boards"); tb_energy_open() asks for
+	 * it.  The firmware must carry the bridge (tbr_fw_tsline). */
+	bool timestamp_line;
+	/* Boards with reset = power: cycle the target's supply through the
+	 * energy monitor that powers it (tb_energy_power_cycle()).  NULL:
+	 * no monitor open, such a board cannot be reset. */
+	int (*power_cycle)(void *user, struct tb_error *err);
+	void *power_cycle_user;
 };
 
 /* Open the board's transport, start its runner if it is `sim`, say HELLO. */
@@ -77,6 +87,8 @@ struct tb_dut *tb_conn_dut(struct tb_conn *c);
 /* The byte pipe under the device (its counters: bytes on the wire). */
 struct tb_transport *tb_conn_transport(struct tb_conn *c);
 const struct tbp_hello_rsp *tb_conn_caps(const struct tb_conn *c);
+/* A QEMU board's timestamp bridge (read only), or NULL. */
+struct tb_transport *tb_conn_tsline(struct tb_conn *c);
 /* Port path or transport description ("pty /dev/pts/4 (spawned runner)"). */
 const char *tb_conn_port(const struct tb_conn *c);
 /* SHA-256 (hex) of the runner executable / firmware image, or NULL. */
@@ -158,6 +170,12 @@ struct tb_run_opts {
 	/* Energy per inference (docs/ENERGY.md): a monitor measures each
 	 * trial's timed window; energy.spec NULL = no energy. */
 	struct tb_energy_opts energy;
+	/* tb_session_run_on() only: an energy monitor the caller opened
+	 * (tb_energy_open(), before connecting: it may add the runner's
+	 * timestamp line) and keeps across runs, as the daemon's workers do
+	 * with their boards'; the run measures energy with it.  NULL: no
+	 * energy (energy.spec is not used there). */
+	struct tb_energy *monitor;
 	struct tb_conn_opts conn;
 	void (*progress)(const struct tb_progress *p, void *user);
 	void *user;
@@ -231,7 +249,9 @@ int tb_session_run(const struct tb_run_opts *o, struct tb_run_result *res,
  * the store are); o->conn is used to reconnect.  The run may reset the
  * board (tb_conn_recover), so *conn may be replaced, and is NULL on return
  * if the board could not be brought back; the caller frees what is left.
- * res->db_path is the store's path.  Return value as tb_session_run().
+ * res->db_path is the store's path.  With o->monitor the run measures
+ * energy per inference with that monitor, which stays the caller's.
+ * Return value as tb_session_run().
  */
 int tb_session_run_on(struct tb_conn **conn, struct tb_store *store,
 		      const struct tb_run_opts *o, struct tb_run_result *res,
@@ -247,5 +267,8 @@ const struct tb_workload *tb_session_find_workload(const char *name,
 
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
 void tb_hex(const uint8_t *in, size_t n, char *out);
+/* SHA-256 of a file (a runner, a firmware image, a model) as 64 lowercase
+ * hex digits into out; -1 if it cannot be read to the end. */
+int tb_sha256_file(const char *path, char out[65]);
 
 #endif

@@ -20,6 +20,8 @@
 
 #include <sqlite3.h>
 
+#include "tb_sqlite.h"
+
 struct tb_store {
 	sqlite3 *db;
 	sqlite3_stmt *begin;		/* BEGIN IMMEDIATE */
@@ -219,28 +221,13 @@ const char *tb_store_output_check_name(enum tb_output_check check)
 
 /* ---------------------------------------------------------------- errors */
 
-/* SQLite result code -> our code. */
+/* SQLite result code -> our code.  A constraint the caller's data broke
+ * is the caller's error here. */
 static int code_from_sqlite(int rc)
 {
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return TB_ERR_BUSY;
-	case SQLITE_NOMEM:
-		return TB_ERR_NOMEM;
-	case SQLITE_NOTADB:
-		return TB_ERR_FORMAT;
-	case SQLITE_CANTOPEN:
-	case SQLITE_IOERR:
-	case SQLITE_READONLY:
-	case SQLITE_FULL:
-	case SQLITE_PERM:
-		return TB_ERR_IO;
-	case SQLITE_CONSTRAINT:
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return TB_ERR_ARG;
-	default:
-		return TB_ERR_DB;
-	}
+	return tb_sqlite_code(rc);
 }
 
 /*
@@ -374,62 +361,9 @@ static void stmt_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-/* Run a statement that returns no rows we need. */
-static int step_done(sqlite3_stmt *st)
-{
-	int rc;
-
-	do
-		rc = sqlite3_step(st);
-	while (rc == SQLITE_ROW);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Prepare and run each statement of a script in turn. */
-static int exec_script(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	const char *tail;
-	int rc;
-
-	while (sql && *sql) {
-		rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
-		if (rc != SQLITE_OK)
-			return rc;
-		sql = tail;
-		if (!st)		/* whitespace or comment only */
-			continue;
-		rc = step_done(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	return SQLITE_OK;
-}
-
-/* Run a one-row, one-column integer query (pragmas, counts). */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_ERROR;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 static int tx_begin(struct tb_store *s, struct tb_error *err)
 {
-	int rc = step_done(s->begin);
+	int rc = tb_sqlite_step_done(s->begin);
 
 	sqlite3_reset(s->begin);
 	if (rc != SQLITE_OK)
@@ -439,7 +373,7 @@ static int tx_begin(struct tb_store *s, struct tb_error *err)
 
 static int tx_commit(struct tb_store *s, struct tb_error *err)
 {
-	int rc = step_done(s->commit);
+	int rc = tb_sqlite_step_done(s->commit);
 
 	sqlite3_reset(s->commit);
 	if (rc != SQLITE_OK)
@@ -452,7 +386,7 @@ static void tx_rollback(struct tb_store *s)
 {
 	if (sqlite3_get_autocommit(s->db))
 		return;
-	step_done(s->rollback);
+	tb_sqlite_step_done(s->rollback);
 	sqlite3_reset(s->rollback);
 }
 
@@ -540,11 +474,11 @@ static int check_identity(struct tb_store *s, int64_t *version,
 	int64_t app_id = 0, objects = 0;
 	int rc;
 
-	rc = query_int(s->db, "PRAGMA application_id", &app_id);
+	rc = tb_sqlite_query_int(s->db, "PRAGMA application_id", &app_id);
 	if (rc == SQLITE_OK)
-		rc = query_int(s->db, "PRAGMA user_version", version);
+		rc = tb_sqlite_query_int(s->db, "PRAGMA user_version", version);
 	if (rc == SQLITE_OK)
-		rc = query_int(s->db, "SELECT count(*) FROM sqlite_master", &objects);
+		rc = tb_sqlite_query_int(s->db, "SELECT count(*) FROM sqlite_master", &objects);
 	if ((rc & 0xff) == SQLITE_NOTADB)
 		return tb_error_set(err, TB_ERR_FORMAT,
 				    "'%s' is not a tinybench results database: %s",
@@ -577,7 +511,7 @@ static int set_pragmas(struct tb_store *s, int in_memory, struct tb_error *err)
 	const char *mode;
 	int rc;
 
-	rc = exec_script(s->db, "PRAGMA foreign_keys = ON");
+	rc = tb_sqlite_exec(s->db, "PRAGMA foreign_keys = ON");
 	if (rc != SQLITE_OK)
 		return db_fail(s, rc, err, "cannot enable foreign keys");
 
@@ -608,25 +542,25 @@ static int migrate_one(struct tb_store *s, int target, struct tb_error *err)
 	int64_t version = 0;
 	int rc, ret;
 
-	rc = exec_script(s->db, "BEGIN IMMEDIATE");
+	rc = tb_sqlite_exec(s->db, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK)
 		goto out_fail;
 	/* Another process may have migrated while we waited for the lock. */
-	rc = query_int(s->db, "PRAGMA user_version", &version);
+	rc = tb_sqlite_query_int(s->db, "PRAGMA user_version", &version);
 	if (rc != SQLITE_OK)
 		goto out_fail;
 	if (version >= target)
 		goto out_commit;
 
-	rc = exec_script(s->db, migrations[target - 1]);
+	rc = tb_sqlite_exec(s->db, migrations[target - 1]);
 	if (rc != SQLITE_OK)
 		goto out_fail;
 	snprintf(set_version, sizeof(set_version), "PRAGMA user_version = %d", target);
-	rc = exec_script(s->db, set_version);
+	rc = tb_sqlite_exec(s->db, set_version);
 	if (rc != SQLITE_OK)
 		goto out_fail;
 out_commit:
-	rc = exec_script(s->db, "COMMIT");
+	rc = tb_sqlite_exec(s->db, "COMMIT");
 	if (rc != SQLITE_OK)
 		goto out_fail;
 	return TB_OK;
@@ -636,7 +570,7 @@ out_fail:
 			   "results database '%s': migration to schema version %d failed: %s",
 			   s->path, target, sqlite3_errmsg(s->db));
 	if (!sqlite3_get_autocommit(s->db))
-		exec_script(s->db, "ROLLBACK");
+		tb_sqlite_exec(s->db, "ROLLBACK");
 	return ret;
 }
 
@@ -910,7 +844,7 @@ int tb_store_run_begin(struct tb_store *s, const struct tb_run_info *info,
 		return ret;
 
 	bind_run_info(s->run_insert, info);
-	rc = step_done(s->run_insert);
+	rc = tb_sqlite_step_done(s->run_insert);
 	stmt_done(s->run_insert);
 	if (rc != SQLITE_OK)
 		return db_fail(s, rc, err, "cannot record a new run");
@@ -980,7 +914,7 @@ int tb_store_run_finish(struct tb_store *s, int64_t run_id,
 	bind_text(s->run_update, 2, tb_store_run_status_name(status));
 	bind_text(s->run_update, 3, reason);
 	sqlite3_bind_int64(s->run_update, 4, ended_at);
-	rc = step_done(s->run_update);
+	rc = tb_sqlite_step_done(s->run_update);
 	stmt_done(s->run_update);
 	if (rc != SQLITE_OK) {
 		ret = db_fail(s, rc, err, what);
@@ -1129,7 +1063,7 @@ static int insert_trial(struct tb_store *s, int64_t run_id,
 	int rc, ext;
 
 	bind_trial(s->trial_insert, run_id, t, has_energy);
-	rc = step_done(s->trial_insert);
+	rc = tb_sqlite_step_done(s->trial_insert);
 	ext = sqlite3_extended_errcode(s->db);
 	stmt_done(s->trial_insert);
 	if (rc == SQLITE_OK)
@@ -1610,7 +1544,7 @@ int tb_store_trace_add(struct tb_store *s, int64_t run_id, int64_t idx,
 	sqlite3_bind_int64(st, 2, idx);
 	sqlite3_bind_double(st, 3, bin_hz);
 	sqlite3_bind_blob(st, 4, buf, (int)(4 * n), SQLITE_STATIC);
-	rc = step_done(st);
+	rc = tb_sqlite_step_done(st);
 	ext = sqlite3_extended_errcode(s->db);
 	if (rc != SQLITE_OK) {
 		if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
@@ -1757,7 +1691,7 @@ int tb_store_tag_set(struct tb_store *s, int64_t run_id, const char *key,
 	sqlite3_bind_int64(st, 1, run_id);
 	bind_text(st, 2, key);
 	bind_text(st, 3, value);
-	rc = step_done(st);
+	rc = tb_sqlite_step_done(st);
 	if (rc != SQLITE_OK)
 		goto out_db_fail;
 	sqlite3_finalize(st);

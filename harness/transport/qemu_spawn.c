@@ -7,60 +7,31 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawn_priv.h"
 #include "transport_priv.h"
 
 #define REAP_POLL_MS 5
 #define ARGV_MAX 96
 
 struct tb_qemu {
-	struct tb_transport base;    /* the transport handed out; first */
-	struct tb_transport *sock;   /* fd transport on the socket, or NULL */
-	pid_t pid;
-	bool reaped;
-	int wstatus;
+	struct tb_spawned s;         /* transport on the socket; first */
 	char dir[PATH_MAX];          /* private folder, "" when removed */
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char ts_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* or "" */
+	struct tb_transport *ts;     /* the timestamp bridge's socket, or NULL */
 	char log_path[PATH_MAX];
 	char command[2048];
 	char status[512];
 };
 
-static struct tb_qemu *to_qemu(struct tb_transport *t)
-{
-	return (struct tb_qemu *)t;
-}
-
 /* ---- status ---------------------------------------------------------- */
-
-static bool reap(struct tb_qemu *q, int timeout_ms)
-{
-	int64_t deadline = tb_transport_deadline(timeout_ms);
-	pid_t r;
-
-	while (!q->reaped && q->pid > 0) {
-		r = waitpid(q->pid, &q->wstatus, timeout_ms < 0 ? 0 : WNOHANG);
-		if (r == q->pid || (r < 0 && errno == ECHILD)) {
-			q->reaped = true;
-			break;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || tb_transport_remaining(deadline) == 0)
-			break;
-		tb_transport_sleep_ms(REAP_POLL_MS);
-	}
-	return q->reaped;
-}
 
 /* The last non-empty line of QEMU's log, without the newline. */
 static void log_tail(const struct tb_qemu *q, char *buf, size_t len)
@@ -83,21 +54,10 @@ static void log_tail(const struct tb_qemu *q, char *buf, size_t len)
 static const char *describe(struct tb_qemu *q)
 {
 	char tail[300];
-	int st = q->wstatus;
 
 	log_tail(q, tail, sizeof(tail));
-	if (!q->reaped)
-		snprintf(q->status, sizeof(q->status), "QEMU running (pid %d)",
-			 (int)q->pid);
-	else if (WIFEXITED(st))
-		snprintf(q->status, sizeof(q->status), "QEMU exited with status %d%s%s",
-			 WEXITSTATUS(st), tail[0] ? ": " : "", tail);
-	else if (WIFSIGNALED(st))
-		snprintf(q->status, sizeof(q->status), "QEMU killed by signal %d (%s)%s%s",
-			 WTERMSIG(st), strsignal(WTERMSIG(st)), tail[0] ? ": " : "", tail);
-	else
-		snprintf(q->status, sizeof(q->status), "QEMU gone (wait status 0x%x)",
-			 (unsigned)st);
+	tb_child_describe(&q->s.child, "QEMU", false, tail, q->status,
+			  sizeof(q->status));
 	return q->status;
 }
 
@@ -105,84 +65,37 @@ int tb_qemu_status(struct tb_qemu *q, bool *exited, const char **status_text)
 {
 	if (!q)
 		return TB_ERR_ARG;
-	reap(q, 0);
+	tb_child_reap(&q->s.child, 0);
 	if (exited)
-		*exited = q->reaped;
+		*exited = q->s.child.reaped;
 	if (status_text)
 		*status_text = describe(q);
 	return 0;
 }
 
-static int qemu_gone(struct tb_qemu *q, struct tb_error *err)
+static int qemu_gone(struct tb_spawned *s, struct tb_error *err)
 {
-	reap(q, 200);
-	if (!q->reaped)
+	struct tb_qemu *q = (struct tb_qemu *)s;
+
+	tb_child_reap(&s->child, 200);
+	if (!s->child.reaped)
 		return tb_error_set(err, TB_ERR_CLOSED,
 				    "%s: QEMU closed the serial socket but is still running (pid %d)",
-				    q->base.name, (int)q->pid);
-	return tb_error_set(err, TB_ERR_CLOSED, "%s: %s", q->base.name, describe(q));
+				    s->base.name, (int)s->child.pid);
+	return tb_error_set(err, TB_ERR_CLOSED, "%s: %s", s->base.name, describe(q));
 }
 
 /* ---- the transport: the socket, with QEMU-aware errors --------------- */
 
-static int closed_already(struct tb_qemu *q, struct tb_error *err)
-{
-	return tb_error_set(err, TB_ERR_CLOSED, "%s: transport was closed",
-			    q->base.name);
-}
-
-static int qemu_read(struct tb_transport *t, uint8_t *buf, size_t cap,
-		     int timeout_ms, struct tb_error *err)
-{
-	struct tb_qemu *q = to_qemu(t);
-	int rc;
-
-	if (!q->sock)
-		return closed_already(q, err);
-	rc = q->sock->ops->read(q->sock, buf, cap, timeout_ms, err);
-	return rc == TB_ERR_CLOSED ? qemu_gone(q, err) : rc;
-}
-
-static int qemu_write(struct tb_transport *t, const uint8_t *buf, size_t len,
-		      int timeout_ms, struct tb_error *err)
-{
-	struct tb_qemu *q = to_qemu(t);
-	int rc;
-
-	if (!q->sock)
-		return closed_already(q, err);
-	rc = q->sock->ops->write(q->sock, buf, len, timeout_ms, err);
-	return rc == TB_ERR_CLOSED ? qemu_gone(q, err) : rc;
-}
-
-static int qemu_discard_input(struct tb_transport *t, struct tb_error *err)
-{
-	struct tb_qemu *q = to_qemu(t);
-	int rc;
-
-	if (!q->sock)
-		return closed_already(q, err);
-	rc = q->sock->ops->discard_input(q->sock, err);
-	return rc == TB_ERR_CLOSED ? qemu_gone(q, err) : rc;
-}
-
-static void qemu_close(struct tb_transport *t)
-{
-	struct tb_qemu *q = to_qemu(t);
-
-	tb_transport_close(q->sock);
-	q->sock = NULL;
-}
-
 static const struct tb_transport_ops qemu_ops = {
 	.version = TB_TRANSPORT_OPS_VERSION,
 	.name = "qemu",
-	.read = qemu_read,
-	.write = qemu_write,
+	.read = tb_spawned_read,
+	.write = tb_spawned_write,
 	.set_baud = NULL,            /* QEMU does not pace its UARTs */
 	.pulse_reset = NULL,         /* reset = process: restart QEMU */
-	.discard_input = qemu_discard_input,
-	.close = qemu_close,
+	.discard_input = tb_spawned_discard_input,
+	.close = tb_spawned_close,   /* hang up; freed by tb_qemu_free() */
 };
 
 /* ---- spawning -------------------------------------------------------- */
@@ -206,23 +119,12 @@ static void note_command(struct tb_qemu *q, char **argv)
 					"%s%s", i ? " " : "", argv[i]);
 }
 
+/* In the child (set up by tb_child_fork()): stdin from /dev/null, stdout
+ * and stderr to the log, every other fd close-on-exec, exec. */
 static void __attribute__((noreturn)) child_exec(int logfd, char **argv)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t none;
 	int devnull;
 
-	setpgid(0, 0);
-	/* Die with the harness: a killed tinybench must not leave its
-	 * emulator or runner behind.  (The check after it covers a parent
-	 * that died before the prctl.) */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(127);
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	devnull = open("/dev/null", O_RDONLY);
 	if (devnull >= 0)
 		dup2(devnull, 0);
@@ -234,15 +136,17 @@ static void __attribute__((noreturn)) child_exec(int logfd, char **argv)
 	_exit(127);
 }
 
-/* Connect to QEMU's socket; it appears once QEMU has parsed its options. */
-static int connect_socket(struct tb_qemu *q, struct tb_error *err)
+/* Connect to QEMU's socket at path; it appears once QEMU has parsed its
+ * options (a second chardev: once the first one has its peer). */
+static int connect_socket(struct tb_qemu *q, const char *path,
+			  struct tb_transport **out, struct tb_error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline = tb_transport_deadline(TB_QEMU_CONNECT_MS);
 	char name[TB_TRANSPORT_NAME_MAX];
 	int fd, rc;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", q->sock_path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	for (;;) {
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
@@ -253,8 +157,8 @@ static int connect_socket(struct tb_qemu *q, struct tb_error *err)
 		close(fd);
 		if (rc != ENOENT && rc != ECONNREFUSED && rc != EAGAIN)
 			return tb_error_set(err, TB_ERR_IO, "connecting to QEMU's %s: %s",
-					    q->sock_path, strerror(rc));
-		if (reap(q, 0))
+					    path, strerror(rc));
+		if (tb_child_reap(&q->s.child, 0))
 			return tb_error_set(err, TB_ERR_IO, "%s (command: %s)",
 					    describe(q), q->command);
 		if (tb_transport_remaining(deadline) == 0)
@@ -263,8 +167,8 @@ static int connect_socket(struct tb_qemu *q, struct tb_error *err)
 					    TB_QEMU_CONNECT_MS, q->command);
 		tb_transport_sleep_ms(10);
 	}
-	snprintf(name, sizeof(name), "qemu %s", q->sock_path);
-	rc = tb_transport_fd_new(fd, true, name, &q->sock, err);
+	snprintf(name, sizeof(name), "qemu %s", path);
+	rc = tb_transport_fd_new(fd, true, name, out, err);
 	if (rc)
 		close(fd);
 	return rc;
@@ -274,6 +178,7 @@ static int start(struct tb_qemu *q, const struct tb_qemu_config *cfg,
 		 struct tb_error *err)
 {
 	char *argv[ARGV_MAX], chardev[PATH_MAX + 64], icount[32];
+	char ts_chardev[PATH_MAX + 64];
 	size_t n = 0;
 	int logfd, bad = 0;
 
@@ -301,6 +206,20 @@ static int start(struct tb_qemu *q, const struct tb_qemu_config *cfg,
 	bad |= push(argv, &n, chardev);
 	bad |= push(argv, &n, "-serial");
 	bad |= push(argv, &n, "chardev:tb0");
+	if (q->ts_path[0]) {
+		/* The timestamp bridge: QEMU waits for this peer too. */
+		snprintf(ts_chardev, sizeof(ts_chardev),
+			 "socket,id=tbts,path=%s,server=on,wait=on", q->ts_path);
+		bad |= push(argv, &n, "-chardev");
+		bad |= push(argv, &n, ts_chardev);
+		if (cfg->tsline == TB_QEMU_TSLINE_SERIAL1) {
+			bad |= push(argv, &n, "-serial");
+			bad |= push(argv, &n, "chardev:tbts");
+		} else {
+			bad |= push(argv, &n, "-device");
+			bad |= push(argv, &n, "pci-serial,chardev=tbts,addr=1");
+		}
+	}
 	bad |= push(argv, &n, "-kernel");
 	bad |= push(argv, &n, cfg->firmware);
 	for (size_t i = 0; cfg->extra && cfg->extra[i]; i++)
@@ -312,13 +231,11 @@ static int start(struct tb_qemu *q, const struct tb_qemu_config *cfg,
 	logfd = open(q->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return tb_error_set(err, TB_ERR_IO, "%s: %s", q->log_path, strerror(errno));
-	q->pid = fork();
-	if (q->pid == 0)
+	if (tb_child_fork(&q->s.child) == 0)
 		child_exec(logfd, argv);
 	close(logfd);
-	if (q->pid < 0)
+	if (q->s.child.pid < 0)
 		return tb_error_set(err, TB_ERR_IO, "fork: %s", strerror(errno));
-	setpgid(q->pid, q->pid);
 	return 0;
 }
 
@@ -338,7 +255,8 @@ int tb_qemu_spawn(const struct tb_qemu_config *cfg, struct tb_qemu **out,
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
-	q->pid = -1;
+	tb_child_init(&q->s.child, REAP_POLL_MS);
+	q->s.gone = qemu_gone;
 	/* sun_path is short (108 bytes): keep the folder name short too. */
 	snprintf(q->dir, sizeof(q->dir), "%s/tbq-XXXXXX",
 		 tmp && *tmp && strlen(tmp) < 60 ? tmp : "/tmp");
@@ -348,16 +266,20 @@ int tb_qemu_spawn(const struct tb_qemu_config *cfg, struct tb_qemu **out,
 		goto out_free;
 	}
 	snprintf(q->sock_path, sizeof(q->sock_path), "%s/uart.sock", q->dir);
+	if (cfg->tsline != TB_QEMU_TSLINE_NONE)
+		snprintf(q->ts_path, sizeof(q->ts_path), "%s/ts.sock", q->dir);
 	snprintf(q->log_path, sizeof(q->log_path), "%s/qemu.log", q->dir);
-	tb_transport_init(&q->base, &qemu_ops, q->sock_path);
+	tb_transport_init(&q->s.base, &qemu_ops, q->sock_path);
 	rc = start(q, cfg, err);
 	if (rc)
 		goto out_free;
-	rc = connect_socket(q, err);
+	rc = connect_socket(q, q->sock_path, &q->s.line, err);
+	if (rc == 0 && q->ts_path[0])
+		rc = connect_socket(q, q->ts_path, &q->ts, err);
 	if (rc)
 		goto out_free;
-	snprintf(q->base.name, sizeof(q->base.name), "qemu %s (pid %d)", cfg->machine,
-		 (int)q->pid);
+	snprintf(q->s.base.name, sizeof(q->s.base.name), "qemu %s (pid %d)",
+		 cfg->machine, (int)q->s.child.pid);
 	*out = q;
 	return 0;
 out_free:
@@ -367,12 +289,17 @@ out_free:
 
 struct tb_transport *tb_qemu_transport(struct tb_qemu *q)
 {
-	return q ? &q->base : NULL;
+	return q ? &q->s.base : NULL;
+}
+
+struct tb_transport *tb_qemu_tsline(struct tb_qemu *q)
+{
+	return q ? q->ts : NULL;
 }
 
 pid_t tb_qemu_pid(const struct tb_qemu *q)
 {
-	return q ? q->pid : -1;
+	return q ? q->s.child.pid : -1;
 }
 
 const char *tb_qemu_command(const struct tb_qemu *q)
@@ -382,28 +309,18 @@ const char *tb_qemu_command(const struct tb_qemu *q)
 
 /* ---- stopping -------------------------------------------------------- */
 
-static void signal_group(struct tb_qemu *q, int sig)
-{
-	if (kill(-q->pid, sig) && errno == ESRCH)
-		kill(q->pid, sig);
-}
-
 void tb_qemu_free(struct tb_qemu *q)
 {
 	if (!q)
 		return;
-	tb_transport_close(q->sock);
-	q->sock = NULL;
-	/* Never signal a reaped pid: it may belong to someone else now. */
-	if (q->pid > 0 && !reap(q, 0)) {
-		signal_group(q, SIGTERM);
-		if (!reap(q, TB_QEMU_KILL_GRACE_MS)) {
-			signal_group(q, SIGKILL);
-			reap(q, -1);
-		}
-	}
+	tb_spawned_close(&q->s.base);
+	tb_transport_close(q->ts);
+	q->ts = NULL;
+	tb_child_stop(&q->s.child, TB_QEMU_KILL_GRACE_MS);
 	if (q->dir[0]) {
 		unlink(q->sock_path);
+		if (q->ts_path[0])
+			unlink(q->ts_path);
 		unlink(q->log_path);
 		rmdir(q->dir);
 	}

@@ -10,71 +10,38 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tb_config.h"
+#include "spawn_priv.h"
 #include "transport_priv.h"
 
 #define REAP_AFTER_HUP_MS 200   /* an exiting runner hangs up, then dies */
 #define REAP_POLL_MS 2
 
 struct tb_sim {
-	struct tb_transport base;    /* the transport handed out; first */
-	struct tb_transport *pty;    /* fd transport on the master, or NULL */
+	struct tb_spawned s;         /* transport on the pty master; first */
 	char *runner;
-	pid_t pid;
-	bool reaped;
-	int wstatus;
 	char port[64];               /* slave path */
 	char status[160];
 };
 
-static struct tb_sim *to_sim(struct tb_transport *t)
-{
-	return (struct tb_sim *)t;
-}
-
 /* ---- the child ------------------------------------------------------- */
 
-static void reset_signals(void)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t none;
-	int sig;
-
-	/* Handlers reset on exec anyway; ignored signals and the mask do
-	 * not, and a runner should start with neither. */
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 /*
- * In the child: own process group, the slave on stdin, stdout to stderr,
- * every other fd close-on-exec, exec.  On failure, send errno up the
- * close-on-exec pipe.
+ * In the child (set up by tb_child_fork()): the slave on stdin, stdout to
+ * stderr, every other fd close-on-exec, exec.  On failure, send errno up
+ * the close-on-exec pipe.
  */
 static void __attribute__((noreturn)) child_exec(int slave, int errfd,
 						 char *const *argv)
 {
 	int e;
 
-	setpgid(0, 0);
-	/* Die with the harness: a killed tinybench must not leave its
-	 * emulator or runner behind.  (The check after it covers a parent
-	 * that died before the prctl.) */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(127);
-	reset_signals();
 	/* Move both fds above 2 first, in case the host had 0-2 closed. */
 	slave = fcntl(slave, F_DUPFD_CLOEXEC, 3);
 	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
@@ -92,47 +59,10 @@ fail:
 
 /* ---- status ---------------------------------------------------------- */
 
-/* Reap the runner, waiting up to timeout_ms (< 0: forever).  True once
- * it is reaped. */
-static bool reap(struct tb_sim *sim, int timeout_ms)
-{
-	int64_t deadline = tb_transport_deadline(timeout_ms);
-	pid_t r;
-
-	while (!sim->reaped) {
-		r = waitpid(sim->pid, &sim->wstatus,
-			    timeout_ms < 0 ? 0 : WNOHANG);
-		if (r == sim->pid || (r < 0 && errno == ECHILD)) {
-			sim->reaped = true;
-			break;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || tb_transport_remaining(deadline) == 0)
-			break;
-		tb_transport_sleep_ms(REAP_POLL_MS);
-	}
-	return sim->reaped;
-}
-
 static const char *describe(struct tb_sim *sim)
 {
-	int st = sim->wstatus;
-
-	if (!sim->reaped)
-		snprintf(sim->status, sizeof(sim->status),
-			 "runner running (pid %d)", (int)sim->pid);
-	else if (WIFEXITED(st))
-		snprintf(sim->status, sizeof(sim->status),
-			 "runner exited with status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(sim->status, sizeof(sim->status),
-			 "runner killed by signal %d (%s)%s", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)),
-			 WCOREDUMP(st) ? ", core dumped" : "");
-	else
-		snprintf(sim->status, sizeof(sim->status),
-			 "runner gone (wait status 0x%x)", (unsigned)st);
+	tb_child_describe(&sim->s.child, "runner", true, NULL, sim->status,
+			  sizeof(sim->status));
 	return sim->status;
 }
 
@@ -140,97 +70,39 @@ int tb_sim_status(struct tb_sim *sim, bool *exited, const char **status_text)
 {
 	if (!sim)
 		return TB_ERR_ARG;
-	reap(sim, 0);
+	tb_child_reap(&sim->s.child, 0);
 	if (exited)
-		*exited = sim->reaped;
+		*exited = sim->s.child.reaped;
 	if (status_text)
 		*status_text = describe(sim);
 	return 0;
 }
 
 /* The pty hung up: say why, with the exit status once it is known. */
-static int runner_gone(struct tb_sim *sim, struct tb_error *err)
+static int runner_gone(struct tb_spawned *s, struct tb_error *err)
 {
-	reap(sim, REAP_AFTER_HUP_MS);
-	if (!sim->reaped)
+	struct tb_sim *sim = (struct tb_sim *)s;
+
+	tb_child_reap(&s->child, REAP_AFTER_HUP_MS);
+	if (!s->child.reaped)
 		return tb_error_set(err, TB_ERR_CLOSED,
 				    "%s: the runner closed its port but is still running (pid %d)",
-				    sim->base.name, (int)sim->pid);
-	return tb_error_set(err, TB_ERR_CLOSED, "%s: %s", sim->base.name,
+				    s->base.name, (int)s->child.pid);
+	return tb_error_set(err, TB_ERR_CLOSED, "%s: %s", s->base.name,
 			    describe(sim));
 }
 
 /* ---- the sim transport: the pty master, with runner-aware errors ----- */
 
-static int closed_already(struct tb_sim *sim, struct tb_error *err)
-{
-	return tb_error_set(err, TB_ERR_CLOSED, "%s: transport was closed",
-			    sim->base.name);
-}
-
-static int sim_read(struct tb_transport *t, uint8_t *buf, size_t cap,
-		    int timeout_ms, struct tb_error *err)
-{
-	struct tb_sim *sim = to_sim(t);
-	int rc;
-
-	if (!sim->pty)
-		return closed_already(sim, err);
-	rc = sim->pty->ops->read(sim->pty, buf, cap, timeout_ms, err);
-	return rc == TB_ERR_CLOSED ? runner_gone(sim, err) : rc;
-}
-
-static int sim_write(struct tb_transport *t, const uint8_t *buf, size_t len,
-		     int timeout_ms, struct tb_error *err)
-{
-	struct tb_sim *sim = to_sim(t);
-	int rc;
-
-	if (!sim->pty)
-		return closed_already(sim, err);
-	rc = sim->pty->ops->write(sim->pty, buf, len, timeout_ms, err);
-	return rc == TB_ERR_CLOSED ? runner_gone(sim, err) : rc;
-}
-
-static int sim_set_baud(struct tb_transport *t, uint32_t baud,
-			struct tb_error *err)
-{
-	struct tb_sim *sim = to_sim(t);
-
-	if (!sim->pty)
-		return closed_already(sim, err);
-	return sim->pty->ops->set_baud(sim->pty, baud, err);
-}
-
-static int sim_discard_input(struct tb_transport *t, struct tb_error *err)
-{
-	struct tb_sim *sim = to_sim(t);
-	int rc;
-
-	if (!sim->pty)
-		return closed_already(sim, err);
-	rc = sim->pty->ops->discard_input(sim->pty, err);
-	return rc == TB_ERR_CLOSED ? runner_gone(sim, err) : rc;
-}
-
-/* Hang up; the memory stays until tb_sim_free(). */
-static void sim_close(struct tb_transport *t)
-{
-	struct tb_sim *sim = to_sim(t);
-
-	tb_transport_close(sim->pty);
-	sim->pty = NULL;
-}
-
 static const struct tb_transport_ops sim_ops = {
 	.version = TB_TRANSPORT_OPS_VERSION,
 	.name = "sim",
-	.read = sim_read,
-	.write = sim_write,
-	.set_baud = sim_set_baud,
+	.read = tb_spawned_read,
+	.write = tb_spawned_write,
+	.set_baud = tb_spawned_set_baud,
 	.pulse_reset = NULL,         /* reset = process: respawn instead */
-	.discard_input = sim_discard_input,
-	.close = sim_close,
+	.discard_input = tb_spawned_discard_input,
+	.close = tb_spawned_close,   /* hang up; freed by tb_sim_free() */
 };
 
 /* ---- spawning -------------------------------------------------------- */
@@ -255,7 +127,7 @@ static int open_pty(struct tb_sim *sim, int *slave, struct tb_error *err)
 	snprintf(name, sizeof(name), "sim pty %s", sim->port);
 	/* Raw on the master sets the slave's termios: no echo, no cooking,
 	 * from before the runner exists. */
-	rc = tb_transport_fd_new(master, true, name, &sim->pty, err);
+	rc = tb_transport_fd_new(master, true, name, &sim->s.line, err);
 	if (rc) {
 		close(master);
 		return rc;
@@ -307,23 +179,20 @@ static int start_runner(struct tb_sim *sim, int slave, char **argv,
 
 	if (pipe2(pipefd, O_CLOEXEC))
 		return tb_error_set(err, TB_ERR_IO, "pipe2: %s", strerror(errno));
-	sim->pid = fork();
-	if (sim->pid == 0)
+	if (tb_child_fork(&sim->s.child) == 0)
 		child_exec(slave, pipefd[1], argv);
 	close(pipefd[1]);
-	if (sim->pid < 0) {
+	if (sim->s.child.pid < 0) {
 		close(pipefd[0]);
 		return tb_error_set(err, TB_ERR_IO, "fork: %s", strerror(errno));
 	}
-	/* Both sides set the group, so it exists whoever runs first. */
-	setpgid(sim->pid, sim->pid);
 	do
 		n = read(pipefd[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
 	if (n != (ssize_t)sizeof(e))
 		return 0;            /* EOF: exec closed the pipe */
-	reap(sim, -1);
+	tb_child_reap(&sim->s.child, -1);
 	return exec_error(sim, e, err);
 }
 
@@ -340,7 +209,8 @@ int tb_sim_spawn(const char *runner_path, const char *const *extra_args,
 	sim = calloc(1, sizeof(*sim));
 	if (!sim)
 		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
-	sim->pid = -1;
+	tb_child_init(&sim->s.child, REAP_POLL_MS);
+	sim->s.gone = runner_gone;
 	sim->runner = strdup(runner_path);
 	if (!sim->runner) {
 		rc = tb_error_set(err, TB_ERR_NOMEM, "out of memory");
@@ -349,7 +219,7 @@ int tb_sim_spawn(const char *runner_path, const char *const *extra_args,
 	rc = open_pty(sim, &slave, err);
 	if (rc)
 		goto out_free;
-	tb_transport_init(&sim->base, &sim_ops, sim->pty->name);
+	tb_transport_init(&sim->s.base, &sim_ops, sim->s.line->name);
 	argv = build_argv(sim, extra_args);
 	if (!argv) {
 		rc = tb_error_set(err, TB_ERR_NOMEM, "out of memory");
@@ -372,12 +242,12 @@ out_free:
 
 struct tb_transport *tb_sim_transport(struct tb_sim *sim)
 {
-	return sim ? &sim->base : NULL;
+	return sim ? &sim->s.base : NULL;
 }
 
 pid_t tb_sim_pid(const struct tb_sim *sim)
 {
-	return sim ? sim->pid : -1;
+	return sim ? sim->s.child.pid : -1;
 }
 
 const char *tb_sim_port(const struct tb_sim *sim)
@@ -387,32 +257,13 @@ const char *tb_sim_port(const struct tb_sim *sim)
 
 /* ---- stopping -------------------------------------------------------- */
 
-static void signal_group(struct tb_sim *sim, int sig)
-{
-	if (kill(-sim->pid, sig) && errno == ESRCH)
-		kill(sim->pid, sig);
-}
-
-static void stop_runner(struct tb_sim *sim)
-{
-	/* Never signal a reaped pid: it may belong to someone else now. */
-	if (sim->pid <= 0 || reap(sim, 0))
-		return;
-	signal_group(sim, SIGTERM);
-	if (reap(sim, TB_SIM_KILL_GRACE_MS))
-		return;
-	signal_group(sim, SIGKILL);
-	reap(sim, -1);
-}
-
 void tb_sim_free(struct tb_sim *sim)
 {
 	if (!sim)
 		return;
 	/* Hang up first: a runner that handles EIO exits by itself. */
-	tb_transport_close(sim->pty);
-	sim->pty = NULL;
-	stop_runner(sim);
+	tb_spawned_close(&sim->s.base);
+	tb_child_stop(&sim->s.child, TB_SIM_KILL_GRACE_MS);
 	free(sim->runner);
 	free(sim);
 }

@@ -39,6 +39,16 @@
 #define TB_QEMU_KILL_GRACE_MS 2000
 #define TB_QEMU_CONNECT_MS 10000
 
+/* The channel of the firmware's timestamp bridge (docs/ENERGY.md, "QEMU
+ * boards"): a second socket, <dir>/ts.sock (chardev tbts), attached as
+ * QEMU's second -serial (mps2: UART1) or as a PCI 16550 at device 1
+ * (-device pci-serial,chardev=tbts,addr=1: RISC-V virt has one UART). */
+enum tb_qemu_tsline {
+	TB_QEMU_TSLINE_NONE = 0,
+	TB_QEMU_TSLINE_SERIAL1 = 1,
+	TB_QEMU_TSLINE_PCI_SERIAL = 2,
+};
+
 struct tb_qemu_config {
 	const char *program;         /* "qemu-system-arm" (found on PATH) */
 	const char *machine;         /* -M */
@@ -46,6 +56,7 @@ struct tb_qemu_config {
 	int icount_shift;            /* -icount shift=N; < 0: none */
 	const char *firmware;        /* -kernel: the runner ELF */
 	const char *const *extra;    /* more arguments, NULL-terminated, or NULL */
+	enum tb_qemu_tsline tsline;  /* the timestamp bridge's channel, or NONE */
 };
 
 struct tb_qemu;
@@ -54,6 +65,9 @@ int tb_qemu_spawn(const struct tb_qemu_config *cfg, struct tb_qemu **out,
 		  struct tb_error *err);
 struct tb_transport *tb_qemu_transport(struct tb_qemu *q);
 pid_t tb_qemu_pid(const struct tb_qemu *q);
+/* The timestamp bridge's channel (read only), or NULL without one.  Owned
+ * by the QEMU handle. */
+struct tb_transport *tb_qemu_tsline(struct tb_qemu *q);
 /* The QEMU command line, space-separated, for messages and the store. */
 const char *tb_qemu_command(const struct tb_qemu *q);
 /* Has QEMU exited?  *status_text as tb_sim_status(). */

@@ -3,14 +3,13 @@
  */
 
 #include "emu.h"
+#include "tb_pty.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 static double num(const char *prog, const char *opt, const char *s, double min, double max)
@@ -28,14 +27,40 @@ static double num(const char *prog, const char *opt, const char *s, double min, 
 	return v;
 }
 
+void emu_init(struct emu *e, const char *prog, const char *instrument,
+	      uint64_t seed)
+{
+	e->prog = prog;
+	e->instrument = instrument;
+	e->prof.volt_v = 3.3;
+	e->prof.active_a = 5e-3;
+	e->prof.idle_a = 4e-4;
+	e->prof.ripple = 0.05;
+	e->prof.ripple_hz = 37.0;
+	e->prof.noise_a = -1;    /* emu_setup(): 1 % of active_a */
+	e->lag_ns = 50000000;
+	e->rng = seed;
+	e->fault_window = 1;
+}
+
 int emu_parse_common(struct emu *e, int argc, char **argv, int i)
 {
 	const char *a = argv[i];
 	const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+	if (!strcmp(a, "--pty")) {
+		e->use_pty = true;
+		return i + 1;
+	}
 	if (!v)
 		return i;
-	if (!strcmp(a, "--voltage-mv"))
+	if (!strcmp(a, "--port"))
+		e->port = v;
+	else if (!strcmp(a, "--tsline"))
+		e->tsline = v;
+	else if (!strcmp(a, "--truth"))
+		e->truth_path = v;
+	else if (!strcmp(a, "--voltage-mv"))
 		e->prof.volt_v = num(e->prog, a, v, 100, 10000) / 1000.0;
 	else if (!strcmp(a, "--active-ua"))
 		e->prof.active_a = num(e->prog, a, v, 0, 5e6) * 1e-6;
@@ -58,45 +83,52 @@ int emu_parse_common(struct emu *e, int argc, char **argv, int i)
 	return i + 2;
 }
 
-static int set_raw(int fd)
+int emu_parse_args(struct emu *e, int argc, char **argv, void (*usage)(FILE *f),
+		   int (*option)(struct emu *e, const char *opt, const char *val))
 {
-	struct termios t;
+	int i = 1, next, rc;
 
-	if (tcgetattr(fd, &t) < 0)
-		return -1;
-	cfmakeraw(&t);
-	t.c_cc[VMIN] = 1;
-	t.c_cc[VTIME] = 0;
-	return tcsetattr(fd, TCSANOW, &t);
+	while (i < argc) {
+		next = emu_parse_common(e, argc, argv, i);
+		if (next != i) {
+			i = next;
+			continue;
+		}
+		rc = i + 1 < argc ? option(e, argv[i], argv[i + 1]) : 0;
+		if (rc < 0)
+			return 2;
+		if (rc > 0) {
+			i += 2;
+			continue;
+		}
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		fprintf(stderr, "%s: unknown argument '%s'\n", e->prog, argv[i]);
+		usage(stderr);
+		return 2;
+	}
+	if (!e->port == !e->use_pty) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
 }
 
-int emu_setup(struct emu *e, const char *port, bool use_pty, const char *tsline,
-	      const char *truth_path)
+int emu_setup(struct emu *e)
 {
 	char name[128];
 
-	if (use_pty) {
-		e->fd = posix_openpt(O_RDWR | O_NOCTTY);
-		if (e->fd < 0 || grantpt(e->fd) < 0 || unlockpt(e->fd) < 0 ||
-		    ptsname_r(e->fd, name, sizeof(name)) != 0) {
-			fprintf(stderr, "%s: pty: %s\n", e->prog, strerror(errno));
-			return -1;
-		}
-	} else {
-		e->fd = open(port, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (e->fd < 0) {
-			fprintf(stderr, "%s: cannot open %s: %s\n", e->prog, port, strerror(errno));
-			return -1;
-		}
-	}
-	if (set_raw(e->fd) < 0) {
-		fprintf(stderr, "%s: cannot set raw mode: %s\n", e->prog, strerror(errno));
+	if (e->prof.noise_a < 0)
+		e->prof.noise_a = 0.01 * e->prof.active_a;
+	e->fd = tb_pty_open(e->prog, e->use_pty ? NULL : e->port, name, sizeof(name));
+	if (e->fd < 0)
 		return -1;
-	}
-	if (tsline) {
-		e->line.v = tb_vline_map(tsline, 0);
+	if (e->tsline) {
+		e->line.v = tb_vline_map(e->tsline, 0);
 		if (!e->line.v) {
-			fprintf(stderr, "%s: timestamp line %s: %s\n", e->prog, tsline,
+			fprintf(stderr, "%s: timestamp line %s: %s\n", e->prog, e->tsline,
 				strerror(errno));
 			return -1;
 		}
@@ -104,16 +136,16 @@ int emu_setup(struct emu *e, const char *port, bool use_pty, const char *tsline,
 	} else {
 		e->prof.t_base_ns = tb_vline_now_ns();
 	}
-	if (truth_path) {
-		e->truth = fopen(truth_path, "a");
+	if (e->truth_path) {
+		e->truth = fopen(e->truth_path, "a");
 		if (!e->truth) {
-			fprintf(stderr, "%s: --truth %s: %s\n", e->prog, truth_path,
+			fprintf(stderr, "%s: --truth %s: %s\n", e->prog, e->truth_path,
 				strerror(errno));
 			return -1;
 		}
 		setvbuf(e->truth, NULL, _IOLBF, 0);
 	}
-	if (use_pty) {
+	if (e->use_pty) {
 		printf("%s\n", name);
 		fflush(stdout);
 	}
@@ -329,4 +361,21 @@ int emu_read(struct emu *e, uint8_t *buf, size_t cap, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : -1;
 	return n == 0 ? -1 : (int)n;
+}
+
+void emu_run(struct emu *e, void (*input)(struct emu *e, const uint8_t *buf, int n),
+	     void (*stream)(struct emu *e))
+{
+	uint8_t buf[512];
+
+	for (;;) {
+		int n = emu_read(e, buf, sizeof(buf), e->streaming ? 1 : 50);
+
+		if (n < 0)
+			return;      /* the host hung up */
+		if (n > 0)
+			input(e, buf, n);
+		if (e->streaming)
+			stream(e);
+	}
 }

@@ -53,6 +53,11 @@ struct emu_line {
 struct emu {
 	const char *prog;        /* "tinybench-emu-ppk2" */
 	const char *instrument;  /* "ppk2" */
+	/* options (argv's strings) */
+	const char *port;        /* --port TTY, or NULL */
+	bool use_pty;            /* --pty */
+	const char *tsline;      /* --tsline PATH, or NULL */
+	const char *truth_path;  /* --truth FILE, or NULL */
 	int fd;
 	struct emu_profile prof;
 	struct emu_line line;
@@ -72,15 +77,35 @@ struct emu {
 	uint64_t rng;
 };
 
-/* Parse the options every emulator takes; returns the index of the first
- * argument it did not know (the instrument's own), or -1 after printing
- * an error.  Options: --port TTY | --pty, --tsline PATH, --truth FILE,
- * --voltage-mv MV, --active-ua UA, --idle-ua UA, --ripple FRAC,
- * --ripple-hz HZ, --noise-ua UA, --lag-ms MS, --seed N, --fault-window K. */
+/* The defaults every emulator starts from: 3.3 V, 5 mA active, 0.4 mA
+ * idle, 5 % ripple at 37 Hz, noise 1 % of the active current, 50 ms lag,
+ * faults in window 1, the noise generator seeded with seed. */
+void emu_init(struct emu *e, const char *prog, const char *instrument,
+	      uint64_t seed);
+/* Parse an option every emulator takes at argv[i]; returns the index of
+ * the next argument, or i if it is not one (the instrument's own).  A bad
+ * value exits with status 2 after printing an error.  Options: --port TTY,
+ * --pty, --tsline PATH, --truth FILE, --voltage-mv MV, --active-ua UA,
+ * --idle-ua UA, --ripple FRAC, --ripple-hz HZ, --noise-ua UA, --lag-ms MS,
+ * --seed N, --fault-window K. */
 int emu_parse_common(struct emu *e, int argc, char **argv, int i);
+/*
+ * The whole command line: the common options, -h/--help, and the
+ * instrument's own options, which all take a value: option(e, opt, val)
+ * returns 1 if it took opt, 0 if opt is not one of its own, -1 after
+ * printing why val is bad.  Exactly one of --port and --pty is required.
+ * Returns -1 to go on, or the status to exit with: 0 after --help, 2 after
+ * a usage error (usage() printed).
+ */
+int emu_parse_args(struct emu *e, int argc, char **argv, void (*usage)(FILE *f),
+		   int (*option)(struct emu *e, const char *opt, const char *val));
 /* Open the port (or make a pty and print its path), map the line. */
-int emu_setup(struct emu *e, const char *port, bool use_pty, const char *tsline,
-	      const char *truth_path);
+int emu_setup(struct emu *e);
+/* Serve the host until it hangs up: input() gets what it sends (waiting
+ * 1 ms while streaming, 50 ms otherwise), then stream() runs while
+ * streaming.  input() and stream() get the emulator they were given. */
+void emu_run(struct emu *e, void (*input)(struct emu *e, const uint8_t *buf, int n),
+	     void (*stream)(struct emu *e));
 
 int emu_write_all(struct emu *e, const void *buf, size_t len);
 

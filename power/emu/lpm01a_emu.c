@@ -253,9 +253,9 @@ static void end_acquisition(struct lpm *l, bool acked_stop)
 	out_flush(l);
 }
 
-static void stream(struct lpm *l)
+static void stream(struct emu *e)
 {
-	struct emu *e = &l->e;
+	struct lpm *l = (struct lpm *)e;
 	double dt = 1.0 / l->freq;
 	uint64_t due;
 
@@ -471,8 +471,10 @@ static void command(struct lpm *l, char *c)
 	printf_line(l, "ack %s", c);
 }
 
-static void input(struct lpm *l, const uint8_t *b, int n)
+static void input(struct emu *e, const uint8_t *b, int n)
 {
+	struct lpm *l = (struct lpm *)e;
+
 	for (int i = 0; i < n; i++) {
 		if (b[i] == '\n' || b[i] == '\r') {
 			l->line[l->n_line] = '\0';
@@ -505,86 +507,47 @@ static int parse_fault(struct lpm *l, const char *s)
 	return 0;
 }
 
+/* The LPM01A's own options (emu_parse_args()). */
+static int option(struct emu *e, const char *opt, const char *val)
+{
+	struct lpm *l = (struct lpm *)e;
+
+	if (!strcmp(opt, "--per-line")) {
+		l->per_line = (unsigned)atoi(val);
+		if (l->per_line < 1 || l->per_line > 32) {
+			fprintf(stderr, "tinybench-emu-lpm01a: --per-line 1..32\n");
+			return -1;
+		}
+	} else if (!strcmp(opt, "--fault")) {
+		if (parse_fault(l, val) < 0) {
+			fprintf(stderr, "tinybench-emu-lpm01a: unknown fault '%s'\n", val);
+			return -1;
+		}
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct lpm l;
-	const char *port = NULL, *tsline = NULL, *truth = NULL;
-	bool use_pty = false;
-	uint8_t buf[512];
+	int rc;
 
-	l.e.prog = "tinybench-emu-lpm01a";
-	l.e.instrument = "lpm01a";
-	l.e.prof.volt_v = 3.3;
-	l.e.prof.active_a = 5e-3;
-	l.e.prof.idle_a = 4e-4;
-	l.e.prof.ripple = 0.05;
-	l.e.prof.ripple_hz = 37.0;
-	l.e.prof.noise_a = -1;
-	l.e.lag_ns = 50000000;
-	l.e.rng = 0xD1B54A32D192ED03ull;
-	l.e.fault_window = 1;
+	emu_init(&l.e, "tinybench-emu-lpm01a", "lpm01a", 0xD1B54A32D192ED03ull);
 	l.volt_mv = 3300;
 	l.freq = 100;
 	l.acqtime = 10;
 	l.eventsrc = -1;
 	l.pwr_auto = true;
 	l.per_line = 1;
-	for (int i = 1; i < argc;) {
-		int next = emu_parse_common(&l.e, argc, argv, i);
-
-		if (next != i) {
-			i = next;
-			continue;
-		}
-		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-			port = argv[i + 1];
-		} else if (!strcmp(argv[i], "--pty")) {
-			use_pty = true;
-			i++;
-			continue;
-		} else if (!strcmp(argv[i], "--tsline") && i + 1 < argc) {
-			tsline = argv[i + 1];
-		} else if (!strcmp(argv[i], "--truth") && i + 1 < argc) {
-			truth = argv[i + 1];
-		} else if (!strcmp(argv[i], "--per-line") && i + 1 < argc) {
-			l.per_line = (unsigned)atoi(argv[i + 1]);
-			if (l.per_line < 1 || l.per_line > 32) {
-				fprintf(stderr, "tinybench-emu-lpm01a: --per-line 1..32\n");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
-			if (parse_fault(&l, argv[i + 1]) < 0) {
-				fprintf(stderr, "tinybench-emu-lpm01a: unknown fault '%s'\n", argv[i + 1]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "tinybench-emu-lpm01a: unknown argument '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-		i += 2;
-	}
-	if (!port == !use_pty) {
-		usage(stderr);
-		return 2;
-	}
-	if (l.e.prof.noise_a < 0)
-		l.e.prof.noise_a = 0.01 * l.e.prof.active_a;
+	rc = emu_parse_args(&l.e, argc, argv, usage, option);
+	if (rc >= 0)
+		return rc;
 	/* The voltage comes from `volt` (default 3300m), as on the device. */
 	l.e.prof.volt_v = l.volt_mv / 1000.0;
-	if (emu_setup(&l.e, port, use_pty, tsline, truth) < 0)
+	if (emu_setup(&l.e) < 0)
 		return 1;
-	for (;;) {
-		int n = emu_read(&l.e, buf, sizeof(buf), l.e.streaming ? 1 : 50);
-
-		if (n < 0)
-			return 0;
-		if (n > 0)
-			input(&l, buf, n);
-		if (l.e.streaming)
-			stream(&l);
-	}
+	emu_run(&l.e, input, stream);
+	return 0;
 }

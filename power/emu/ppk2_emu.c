@@ -173,10 +173,16 @@ static void handle(struct ppk2 *p, uint8_t b)
 	}
 }
 
-static void stream(struct ppk2 *p)
+static void input(struct emu *e, const uint8_t *buf, int n)
+{
+	for (int i = 0; i < n; i++)
+		handle((struct ppk2 *)e, buf[i]);
+}
+
+static void stream(struct emu *e)
 {
 	static uint8_t out[4 * 8192];
-	struct emu *e = &p->e;
+	struct ppk2 *p = (struct ppk2 *)e;
 	size_t n_out = 0;
 	uint64_t due;
 
@@ -250,77 +256,38 @@ static int parse_fault(struct ppk2 *p, const char *s)
 	return 0;
 }
 
+/* The PPK2's own options (emu_parse_args()). */
+static int option(struct emu *e, const char *opt, const char *val)
+{
+	struct ppk2 *p = (struct ppk2 *)e;
+
+	if (!strcmp(opt, "--ts-input")) {
+		p->ts_bit = (unsigned)atoi(val) & 7;
+	} else if (!strcmp(opt, "--fault")) {
+		if (parse_fault(p, val) < 0) {
+			fprintf(stderr, "tinybench-emu-ppk2: unknown fault '%s'\n", val);
+			return -1;
+		}
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct ppk2 p;
-	const char *port = NULL, *tsline = NULL, *truth = NULL;
-	bool use_pty = false;
-	uint8_t buf[256];
+	int rc;
 
-	p.e.prog = "tinybench-emu-ppk2";
-	p.e.instrument = "ppk2";
-	p.e.prof.volt_v = 3.3;
-	p.e.prof.active_a = 5e-3;
-	p.e.prof.idle_a = 4e-4;
-	p.e.prof.ripple = 0.05;
-	p.e.prof.ripple_hz = 37.0;
-	p.e.prof.noise_a = -1;
-	p.e.lag_ns = 50000000;
-	p.e.rng = 0x9E3779B97F4A7C15ull;
-	p.e.fault_window = 1;
+	emu_init(&p.e, "tinybench-emu-ppk2", "ppk2", 0x9E3779B97F4A7C15ull);
 	p.vdd_mv = 3300;
 	p.mode = 2;
-	for (int i = 1; i < argc;) {
-		int next = emu_parse_common(&p.e, argc, argv, i);
-
-		if (next != i) {
-			i = next;
-			continue;
-		}
-		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-			port = argv[i + 1];
-		} else if (!strcmp(argv[i], "--pty")) {
-			use_pty = true;
-			i++;
-			continue;
-		} else if (!strcmp(argv[i], "--tsline") && i + 1 < argc) {
-			tsline = argv[i + 1];
-		} else if (!strcmp(argv[i], "--truth") && i + 1 < argc) {
-			truth = argv[i + 1];
-		} else if (!strcmp(argv[i], "--ts-input") && i + 1 < argc) {
-			p.ts_bit = (unsigned)atoi(argv[i + 1]) & 7;
-		} else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
-			if (parse_fault(&p, argv[i + 1]) < 0) {
-				fprintf(stderr, "tinybench-emu-ppk2: unknown fault '%s'\n", argv[i + 1]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "tinybench-emu-ppk2: unknown argument '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-		i += 2;
-	}
-	if (!port == !use_pty) {
-		usage(stderr);
-		return 2;
-	}
-	if (p.e.prof.noise_a < 0)
-		p.e.prof.noise_a = 0.01 * p.e.prof.active_a;
+	rc = emu_parse_args(&p.e, argc, argv, usage, option);
+	if (rc >= 0)
+		return rc;
 	p.vdd_mv = (unsigned)lround(p.e.prof.volt_v * 1000);
-	if (emu_setup(&p.e, port, use_pty, tsline, truth) < 0)
+	if (emu_setup(&p.e) < 0)
 		return 1;
-	for (;;) {
-		int n = emu_read(&p.e, buf, sizeof(buf), p.e.streaming ? 1 : 50);
-
-		if (n < 0)
-			return 0;    /* the host hung up */
-		for (int i = 0; i < n; i++)
-			handle(&p, buf[i]);
-		if (p.e.streaming)
-			stream(&p);
-	}
+	emu_run(&p.e, input, stream);
+	return 0;
 }

@@ -125,6 +125,20 @@ static inline void tb_vline_set(struct tb_vline *v, int level)
 	atomic_store_explicit(&v->count, n + 1, memory_order_release);
 }
 
+/* Writer: the line goes to level at t_ns (CLOCK_MONOTONIC), which may lie
+ * ahead: a bridge that learns of a window after the fact (a QEMU board,
+ * docs/ENERGY.md) publishes both its edges before a reader samples that
+ * far.  Times must not decrease from one edge to the next. */
+static inline void tb_vline_set_at(struct tb_vline *v, int level, int64_t t_ns)
+{
+	uint64_t n = atomic_load_explicit(&v->count, memory_order_relaxed);
+	struct tb_vline_edge *e = &v->edges[n % TB_VLINE_CAP];
+
+	e->t_ns = t_ns;
+	e->level = level ? 1u : 0u;
+	atomic_store_explicit(&v->count, n + 1, memory_order_release);
+}
+
 /* Reader: edges published so far. */
 static inline uint64_t tb_vline_count(const struct tb_vline *v)
 {

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "e2e_util.h"
+
 extern char **environ;
 
 static char tmpdir[256];
@@ -24,82 +26,18 @@ static char db[512];
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-e2e-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	e2e_tmpdir_new(tmpdir, sizeof(tmpdir), "/tmp/tb-e2e-XXXXXX");
 	snprintf(db, sizeof(db), "%s/results.db", tmpdir);
-	/* Keep the user's own database and config out of the tests. */
-	setenv("XDG_DATA_HOME", tmpdir, 1);
-	setenv("XDG_CONFIG_HOME", tmpdir, 1);
 	/* No daemon: `run` stays in this process (docs/DAEMON.md). */
 	setenv("TINYBENCH_DAEMON", "/nonexistent/tinybenchd.sock", 1);
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
+	e2e_tmpdir_remove(tmpdir);
 }
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 60);
-
-struct result {
-	int status;      /* exit code, or 128 + signal */
-	char out[65536];
-	char err[16384];
-	double seconds;
-};
-
-static void drain(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while ((r = read(fd, buf + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-}
-
-/* Run the CLI with args (NULL-terminated); stdout and stderr captured. */
-static void tb(struct result *res, const char *const *args)
-{
-	const char *cli = getenv("TB_CLI");
-	char *argv[64];
-	int out[2], err[2], n = 0, st;
-	posix_spawn_file_actions_t fa;
-	struct timespec t0, t1;
-	pid_t pid;
-
-	cr_assert_not_null(cli, "TB_CLI not set (run through meson test)");
-	argv[n++] = (char *)cli;
-	for (int i = 0; args[i]; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	cr_assert_eq(pipe(out), 0);
-	cr_assert_eq(pipe(err), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	posix_spawn_file_actions_addclose(&fa, err[0]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, argv, environ), 0);
-	close(out[1]);
-	close(err[1]);
-	/* stderr stays small (under the pipe buffer): read stdout first. */
-	drain(out[0], res->out, sizeof(res->out));
-	drain(err[0], res->err, sizeof(res->err));
-	close(out[0]);
-	close(err[0]);
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	posix_spawn_file_actions_destroy(&fa);
-}
-
-#define TB(res, ...) do { const char *a_[] = { __VA_ARGS__, NULL }; tb(res, a_); } while (0)
 
 static int contains(const char *hay, const char *needle)
 {
@@ -163,7 +101,7 @@ static struct csv_count parse_csv_file(const char *path)
 
 Test(e2e, run_sim_kws_then_export_csv)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char csv[600];
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--trials", "3",
@@ -188,7 +126,7 @@ Test(e2e, run_sim_kws_then_export_csv)
 
 Test(e2e, json_has_trials_and_output)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws01", "--trials", "2",
 	   "--min-time", "0.1", "--db", db, "--json");
@@ -201,7 +139,7 @@ Test(e2e, json_has_trials_and_output)
 
 Test(e2e, unknown_board_and_workload_list_the_valid_ones)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "nosuch", "--workload", "kws", "--db", db);
 	cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
@@ -214,7 +152,7 @@ Test(e2e, unknown_board_and_workload_list_the_valid_ones)
 
 Test(e2e, missing_port_is_not_found)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db,
 	   "--port", "/dev/tinybench-no-such-port");
@@ -224,7 +162,7 @@ Test(e2e, missing_port_is_not_found)
 
 Test(e2e, silent_runner_times_out_on_hello)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db,
 	   "--runner-arg=--fault", "--runner-arg=silent");
@@ -240,7 +178,7 @@ Test(e2e, silent_runner_times_out_on_hello)
  * start again) and finishes trials 3 and 4. */
 Test(e2e, runner_dying_mid_run_is_restarted_and_the_run_goes_on)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "4",
 	   "--min-time", "0.001", "--warmups", "0", "--attempts", "1",
@@ -269,7 +207,7 @@ Test(e2e, runner_dying_mid_run_is_restarted_and_the_run_goes_on)
 /* Three failed trials in a row stop the run. */
 Test(e2e, runner_that_keeps_dying_stops_the_run)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	/* Calibration: 2 inferences; every trial: 5 + 1, and a runner dies
 	 * at its 4th inference, restarted or not. */
@@ -284,7 +222,7 @@ Test(e2e, runner_that_keeps_dying_stops_the_run)
 
 Test(e2e, hanging_runner_is_timed_out)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
 	   "--min-time", "0.001", "--warmups", "0", "--timeout", "1500", "--attempts", "1",
@@ -297,7 +235,7 @@ Test(e2e, hanging_runner_is_timed_out)
 
 Test(e2e, corrupted_replies_are_survived)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
 	   "--min-time", "0.05", "--runner-arg=--fault", "--runner-arg=corrupt-every=4",
@@ -308,7 +246,7 @@ Test(e2e, corrupted_replies_are_survived)
 
 Test(e2e, unwritable_database_fails_before_running)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char file[600], bad[700];
 	FILE *f;
 
@@ -324,7 +262,7 @@ Test(e2e, unwritable_database_fails_before_running)
 
 Test(e2e, input_file_of_wrong_size_is_rejected)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char in[600];
 	FILE *f;
 
@@ -339,7 +277,7 @@ Test(e2e, input_file_of_wrong_size_is_rejected)
 
 Test(e2e, input_file_is_used)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char in[600];
 	unsigned char buf[490];
 	FILE *f;
@@ -358,7 +296,7 @@ Test(e2e, input_file_is_used)
 
 Test(e2e, bad_options_exit_2_with_help_hint)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--trials", "zero");
 	cr_assert_eq(r.status, 2);
@@ -375,7 +313,7 @@ Test(e2e, bad_options_exit_2_with_help_hint)
 
 Test(e2e, boards_and_workloads_list)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "boards");
 	cr_assert_eq(r.status, 0, "%s", r.err);
@@ -388,7 +326,7 @@ Test(e2e, boards_and_workloads_list)
 
 Test(e2e, results_without_database_says_so)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char missing[600];
 
 	snprintf(missing, sizeof(missing), "%s/none.db", tmpdir);
@@ -404,7 +342,7 @@ Test(e2e, results_without_database_says_so)
  * stay, the exit code is 130. */
 Test(e2e, sigint_marks_the_run_interrupted_and_keeps_trials)
 {
-	static struct result r;
+	static struct e2e_result r;
 	const char *cli = getenv("TB_CLI");
 	char *argv[] = { (char *)cli, "run", "--board", "sim", "--workload", "kws",
 			 "--db", db, "--trials", "20", "--min-time", "0.3", "-q", NULL };
@@ -433,32 +371,18 @@ Test(e2e, sigint_marks_the_run_interrupted_and_keeps_trials)
 /* A runner started by hand with --pty, reached with --port. */
 Test(e2e, run_against_a_runner_started_with_pty)
 {
-	static struct result r;
+	static struct e2e_result r;
 	const char *runner = getenv("TB_RUNNER");
-	char *argv[] = { (char *)runner, "--pty", NULL };
-	posix_spawn_file_actions_t fa;
 	char path[128] = "";
-	int out[2], st;
-	ssize_t n;
+	int st;
 	pid_t pid;
 
 	cr_assert_not_null(runner, "TB_RUNNER not set");
-	cr_assert_eq(pipe(out), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	cr_assert_eq(posix_spawn(&pid, runner, &fa, NULL, argv, environ), 0);
-	close(out[1]);
-	n = read(out[0], path, sizeof(path) - 1);
-	cr_assert_gt(n, 0);
-	path[n] = 0;
-	path[strcspn(path, "\n")] = 0;
+	pid = e2e_spawn_pty(runner, path, sizeof(path));
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--port", path,
 	   "--trials", "2", "--min-time", "0.05");
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
-	close(out[0]);
-	posix_spawn_file_actions_destroy(&fa);
 	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
 	cr_assert(contains(r.out, "2/2 match"), "%s", r.out);
 }
@@ -468,7 +392,7 @@ Test(e2e, run_against_a_runner_started_with_pty)
  * and the stored trial says it took 2 attempts. */
 Test(e2e, runner_dying_mid_trial_is_restarted_and_the_trial_retried)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "4",
 	   "--min-time", "0.001", "--warmups", "0",
@@ -487,7 +411,7 @@ Test(e2e, runner_dying_mid_trial_is_restarted_and_the_trial_retried)
 /* A runner that hangs is timed out, restarted, and the trial retried. */
 Test(e2e, hanging_runner_is_reset_and_the_trial_retried)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "3",
 	   "--min-time", "0.001", "--warmups", "0", "--timeout", "1000",
@@ -503,7 +427,7 @@ Test(e2e, hanging_runner_is_reset_and_the_trial_retried)
  * run completes with correct outputs. */
 Test(e2e, byte_errors_on_the_link_are_survived)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--board", "sim", "--workload", "kws", "--db", db, "--trials", "5",
 	   "--min-time", "0.01", "--timeout", "1000", "--fault", "ber=1e-3,seed=7");

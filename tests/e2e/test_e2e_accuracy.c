@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../workloads/tb_shared.h"
+#include "e2e_util.h"
 #include "tb_nn.h"
 #include "tb_postproc.h"
 #include "tb_workload.h"
@@ -55,66 +56,6 @@ static void teardown(void)
 }
 
 TestSuite(acc, .init = setup, .fini = teardown, .timeout = 120);
-
-struct result {
-	int status;
-	char out[65536];
-	char err[16384];
-};
-
-static void drain(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while ((r = read(fd, buf + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-}
-
-static pid_t spawn_cli(const char *const *args, int *out_fd, int *err_fd)
-{
-	const char *cli = getenv("TB_CLI");
-	char *argv[80];
-	int out[2], err[2], n = 0;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-
-	cr_assert_not_null(cli, "TB_CLI not set (run through meson test)");
-	argv[n++] = (char *)cli;
-	for (int i = 0; args[i]; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	cr_assert_eq(pipe(out), 0);
-	cr_assert_eq(pipe(err), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	posix_spawn_file_actions_addclose(&fa, err[0]);
-	cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	close(err[1]);
-	*out_fd = out[0];
-	*err_fd = err[0];
-	return pid;
-}
-
-static void tb(struct result *res, const char *const *args)
-{
-	int o, e, st;
-	pid_t pid = spawn_cli(args, &o, &e);
-
-	drain(o, res->out, sizeof(res->out));
-	drain(e, res->err, sizeof(res->err));
-	close(o);
-	close(e);
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-#define TB(res, ...) do { const char *a_[] = { __VA_ARGS__, NULL }; tb(res, a_); } while (0)
 
 static int contains(const char *hay, const char *needle)
 {
@@ -277,7 +218,7 @@ static void dsdir(char *buf, size_t len, const char *name)
  */
 Test(acc, kws_top1_is_exact_and_both_protocols_predict_alike)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char ds[400];
 
 	dsdir(ds, sizeof(ds), "kws01");
@@ -327,7 +268,7 @@ Test(acc, kws_top1_is_exact_and_both_protocols_predict_alike)
 
 Test(acc, ad_auc_is_exact_on_both_protocols)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char ds[400];
 
 	dsdir(ds, sizeof(ds), "ad01");
@@ -353,7 +294,7 @@ Test(acc, ad_auc_is_exact_on_both_protocols)
  * costs retries, not predictions. */
 Test(acc, a_damaged_line_gives_the_same_result)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char ds[400];
 
 	dsdir(ds, sizeof(ds), "kws01");
@@ -371,7 +312,7 @@ Test(acc, a_damaged_line_gives_the_same_result)
  * both protocols.  Skipped without the shared material. */
 Test(acc, reference_model_on_golden_inputs)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char model[600], in[600], outp[600], ds[400], path[700], csv[200] = "";
 	const char *boards[] = { "sim", "sim-eembc" };
 
@@ -418,7 +359,7 @@ Test(acc, reference_model_on_golden_inputs)
  */
 Test(acc, performance_run_through_eembc_and_tinybench)
 {
-	static struct result r;
+	static struct e2e_result r;
 	sqlite3 *d;
 	sqlite3_stmt *st;
 	const struct tb_workload *wl = tb_workload_by_name("kws01");
@@ -465,7 +406,7 @@ Test(acc, performance_run_through_eembc_and_tinybench)
 /* A user board with protocol = auto finds out what the runner speaks. */
 Test(acc, protocol_auto_detects_either)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char dir[400], path[500];
 	static const char board[] =
 		"[board]\nname = sim-auto\ncpu = host\narch = native\nclock_hz = 0\n"
@@ -503,7 +444,7 @@ Test(acc, protocol_auto_detects_either)
  */
 static void expect_fail(const char *ds, int code, const char *n1, const char *n2)
 {
-	static struct result r;
+	static struct e2e_result r;
 
 	TB(&r, "run", "--mode", "accuracy", "--board", "sim", "--workload", "kws",
 	   "--dataset", ds, "--db", db);
@@ -548,7 +489,7 @@ Test(acc, malformed_datasets)
  */
 Test(acc, a_failed_run_continues_as_a_new_one)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char ds[400];
 
 	dsdir(ds, sizeof(ds), "kws01");
@@ -573,7 +514,7 @@ Test(acc, a_failed_run_continues_as_a_new_one)
 
 Test(acc, a_killed_run_resumes_in_place)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char ds[400], out[65536], err[16384];
 	int o, e, st;
 	pid_t pid;
@@ -584,7 +525,7 @@ Test(acc, a_killed_run_resumes_in_place)
 	dsdir(ds, sizeof(ds), "kws01");
 	make_kws(ds);
 	args[8] = ds;
-	pid = spawn_cli(args, &o, &e);
+	pid = e2e_spawn_cli(args, &o, &e);
 	/* Predictions are committed at least every second. */
 	for (int i = 0; i < 200; i++) {
 		usleep(50000);
@@ -593,8 +534,8 @@ Test(acc, a_killed_run_resumes_in_place)
 			break;
 	}
 	kill(pid, SIGKILL);
-	drain(o, out, sizeof(out));
-	drain(e, err, sizeof(err));
+	e2e_drain(o, out, sizeof(out));
+	e2e_drain(e, err, sizeof(err));
 	close(o);
 	close(e);
 	waitpid(pid, &st, 0);
@@ -618,7 +559,7 @@ Test(acc, a_killed_run_resumes_in_place)
  */
 Test(acc, exports)
 {
-	static struct result r;
+	static struct e2e_result r;
 	char ds[400], out[500], path[700];
 	FILE *f;
 	char txt[4096] = "";

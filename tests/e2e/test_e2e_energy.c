@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "e2e_util.h"
 
 static char tmpdir[256], db[512], truth[512];
 
@@ -27,12 +26,9 @@ static void setup(void)
 {
 	char emu[1024];
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-e2e-energy-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	e2e_tmpdir_new(tmpdir, sizeof(tmpdir), "/tmp/tb-e2e-energy-XXXXXX");
 	snprintf(db, sizeof(db), "%s/results.db", tmpdir);
 	snprintf(truth, sizeof(truth), "%s/truth.json", tmpdir);
-	setenv("XDG_DATA_HOME", tmpdir, 1);
-	setenv("XDG_CONFIG_HOME", tmpdir, 1);
 	setenv("XDG_RUNTIME_DIR", tmpdir, 1);
 	snprintf(emu, sizeof(emu), "%s/power/emu", getenv("TB_BUILD_DIR"));
 	setenv("TINYBENCH_EMU_DIR", emu, 1);
@@ -40,63 +36,10 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
+	e2e_tmpdir_remove(tmpdir);
 }
 
 TestSuite(e2e_energy, .init = setup, .fini = teardown, .timeout = 120);
-
-struct result {
-	int status;
-	char out[65536];
-	char err[16384];
-};
-
-static void drain(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while ((r = read(fd, buf + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-}
-
-static void tb(struct result *res, const char *const *args)
-{
-	const char *cli = getenv("TB_CLI");
-	char *argv[64];
-	int out[2], err[2], n = 0, st;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-
-	cr_assert_not_null(cli, "TB_CLI not set (run through meson test)");
-	argv[n++] = (char *)cli;
-	for (int i = 0; args[i]; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	cr_assert_eq(pipe(out), 0);
-	cr_assert_eq(pipe(err), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	posix_spawn_file_actions_addclose(&fa, err[0]);
-	cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, argv, environ), 0);
-	close(out[1]);
-	close(err[1]);
-	drain(out[0], res->out, sizeof(res->out));
-	drain(err[0], res->err, sizeof(res->err));
-	close(out[0]);
-	close(err[0]);
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	posix_spawn_file_actions_destroy(&fa);
-}
-
-#define TB(res, ...) do { const char *a_[] = { __VA_ARGS__, NULL }; tb(res, a_); } while (0)
 
 /* ---- the database ------------------------------------------------------ */
 
@@ -196,7 +139,7 @@ static double truth_for(double duration_s)
 /* Run with an emulated monitor; every trial within 0.5 % of the truth. */
 static void ground_truth(const char *monitor, const char *rate, const char *label)
 {
-	struct result res;
+	struct e2e_result res;
 	struct trial_row rows[8];
 	double worst = 0;
 	int n;
@@ -260,9 +203,108 @@ Test(e2e_energy, sim_with_emulated_lpm01a_bin_hexa_matches_ground_truth)
 	ground_truth("lpm01a", "50000", "lpm01a 50 kS/s bin_hexa current");
 }
 
+/* The truth of window number k (1-based) and its duration; NaN if none. */
+static double truth_nth(int k, double *duration_s)
+{
+	FILE *f = fopen(truth, "r");
+	char line[512];
+	double e = NAN;
+
+	cr_assert_not_null(f, "the emulator wrote no ground truth (%s)", truth);
+	for (int i = 1; fgets(line, sizeof(line), f); i++) {
+		const char *p = strstr(line, "\"duration_s\":"), *q = strstr(line, "\"energy_uj\":");
+
+		cr_assert(p && q, "truth line: %s", line);
+		if (i == k) {
+			*duration_s = strtod(p + 13, NULL);
+			e = strtod(q + 12, NULL);
+			break;
+		}
+	}
+	fclose(f);
+	return e;
+}
+
+/*
+ * A QEMU board (docs/ENERGY.md, "QEMU boards"): the firmware's timestamp
+ * bridge reports each window with its instruction count; the harness
+ * replays it on the virtual line, its length instructions / clock_hz, and
+ * the emulated instrument integrates the board's [power] model over it.
+ * The ground truth is the emulator's analytic integral over that same
+ * estimated window: the test checks the bridge, the replay and the
+ * drivers (within 0.5 %, as on sim), not QEMU's notion of power, which it
+ * has none of.  Needs the image scripts/build-firmware makes (skipped
+ * without it, as the daemon's QEMU test).
+ */
+static void qemu_ground_truth(const char *board, const char *monitor, const char *label)
+{
+	struct e2e_result res;
+	struct trial_row rows[8];
+	const char *fw = getenv("TINYBENCH_FIRMWARE_DIR");
+	char elf[700];
+	double worst = 0;
+	int n;
+
+	if (fw)
+		snprintf(elf, sizeof(elf), "%s/%s/tinybench-runner-%s.elf", fw, board, board);
+	else
+		snprintf(elf, sizeof(elf), "%s/fw/%s/tinybench-runner-%s.elf",
+			 getenv("TB_BUILD_DIR"), board, board);
+	if (access(elf, R_OK) < 0)
+		cr_skip_test("no %s firmware at %s (scripts/build-firmware %s)", board, elf, board);
+	TB(&res, "run", "--board", board, "--workload", "kws", "--trials", "3",
+	   "--min-time", "0.4", "--db", db, "--firmware", elf, "--energy", monitor,
+	   "--energy-arg", "--truth", "--energy-arg", truth);
+	cr_assert_eq(res.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", res.status, res.out,
+		     res.err);
+	cr_assert(strstr(res.out, "EMULATED instrument"), "%s", res.out);
+	cr_assert(strstr(res.out, "MODELLED from instruction counts"), "%s", res.out);
+	n = load_trials(rows, 8);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(run_status, "ok");
+	cr_assert(!strncmp(run_method, "emulated:", 9) && strstr(run_method, monitor), "%s",
+		  run_method);
+	for (int i = 0; i < n; i++) {
+		struct trial_row *r = &rows[i];
+		/* the window at the nominal clock: instructions / timer_hz */
+		double d = (double)r->ticks / (double)r->timer_hz, td = 0;
+		/* one replayed window per trial, in order; its length is the
+		 * bridge's count, a few tens of instructions over the ticks */
+		double t = truth_nth(i + 1, &td), rel;
+
+		cr_assert_str_eq(r->status, "ok", "%s", r->reason);
+		cr_assert(r->has_energy);
+		cr_assert(!isnan(t), "no ground-truth window %d", i + 1);
+		cr_assert(fabs(td - d) < 1e-4, "window %d lasted %.9f s, the trial %.9f s", i + 1,
+			  td, d);
+		rel = (r->energy_uj * (double)r->inferences - t) / t;
+		printf("e2e %s: trial %d: %lld instructions, window %.3f ms at %lld Hz, "
+		       "%.4f uJ/inference x N = %.3f uJ, truth %.3f uJ: %+.4f %%\n", label, i + 1,
+		       r->ticks, r->window_ms, r->timer_hz, r->energy_uj,
+		       r->energy_uj * (double)r->inferences, t, rel * 100);
+		if (fabs(rel) > worst)
+			worst = fabs(rel);
+		cr_assert(fabs(rel) < 0.005, "%s trial %d: %+.4f %% from the truth", label, i + 1,
+			  rel * 100);
+		cr_assert_eq(r->lost, 0);
+		cr_assert_float_eq(r->window_ms, d * 1e3, 3e3 / r->sample_hz);
+	}
+	printf("e2e %s: worst error vs ground truth %.4f %%\n", label, worst * 100);
+}
+
+Test(e2e_energy, qemu_m4_with_emulated_ppk2_matches_ground_truth, .timeout = 180)
+{
+	qemu_ground_truth("qemu-m4", "ppk2", "qemu-m4 ppk2 100 kS/s");
+}
+
+Test(e2e_energy, qemu_rv32_with_emulated_lpm01a_matches_ground_truth, .timeout = 180)
+{
+	qemu_ground_truth("qemu-rv32", "lpm01a", "qemu-rv32 lpm01a 5 kS/s");
+}
+
 Test(e2e_energy, json_labels_and_board_default)
 {
-	struct result res;
+	struct e2e_result res;
 
 	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "1", "--min-time",
 	   "0.3", "--db", db, "--energy", "default", "--json");
@@ -289,7 +331,7 @@ Test(e2e_energy, json_labels_and_board_default)
 static void fails_with(const char *monitor, const char *fault, const char *phrase,
 		       int later_ok)
 {
-	struct result res;
+	struct e2e_result res;
 	struct trial_row rows[4];
 	int n;
 
@@ -338,7 +380,7 @@ Test(e2e_energy, vanished_instrument_fails_the_trial_and_comes_back)
 
 Test(e2e_energy, short_window_fails_the_trial)
 {
-	struct result res;
+	struct e2e_result res;
 	struct trial_row rows[4];
 
 	TB(&res, "run", "--board", "sim", "--workload", "kws", "--trials", "1", "--min-time",
@@ -356,13 +398,17 @@ Test(e2e_energy, short_window_fails_the_trial)
 
 Test(e2e_energy, bad_options)
 {
-	struct result res;
+	struct e2e_result res;
 
 	TB(&res, "run", "--board", "sim", "--workload", "kws", "--db", db, "--energy", "nope");
 	cr_assert_eq(res.status, 3, "%s", res.err);
 	cr_assert(strstr(res.err, "unknown energy monitor 'nope'; known: ppk2, lpm01a"), "%s",
 		  res.err);
 	TB(&res, "run", "--board", "sim", "--workload", "kws", "--db", db, "--energy",
+	   "ppk2:/dev/ttyACM7");
+	cr_assert_eq(res.status, 2, "%s", res.err);
+	cr_assert(strstr(res.err, "no physical timestamp pin"), "%s", res.err);
+	TB(&res, "run", "--board", "qemu-m4", "--workload", "kws", "--db", db, "--energy",
 	   "ppk2:/dev/ttyACM7");
 	cr_assert_eq(res.status, 2, "%s", res.err);
 	cr_assert(strstr(res.err, "no physical timestamp pin"), "%s", res.err);
@@ -378,31 +424,14 @@ Test(e2e_energy, bad_options)
 static pid_t start_emulator(const char *name, char *pty, size_t len)
 {
 	char path[1024];
-	char *argv[] = { path, "--pty", NULL };
-	posix_spawn_file_actions_t fa;
-	int out[2];
-	pid_t pid;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", getenv("TINYBENCH_EMU_DIR"), name);
-	cr_assert_eq(pipe(out), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	cr_assert_eq(posix_spawn(&pid, path, &fa, NULL, argv, environ), 0);
-	close(out[1]);
-	n = read(out[0], pty, len - 1);
-	cr_assert_gt(n, 0);
-	pty[n] = 0;
-	pty[strcspn(pty, "\n")] = 0;
-	close(out[0]);
-	posix_spawn_file_actions_destroy(&fa);
-	return pid;
+	return e2e_spawn_pty(path, pty, len);
 }
 
 Test(e2e_energy, monitors_identifies_emulators)
 {
-	struct result res;
+	struct e2e_result res;
 	char pty[256], probe[300];
 	pid_t pid;
 

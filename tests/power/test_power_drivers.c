@@ -422,3 +422,38 @@ Test(power_drivers, lpm01a_limits)
 	cr_assert(strstr(err.msg, "1800..3300 mV"), "%s", err.msg);
 	rig_close(&r);
 }
+
+/* reset = power (tb_energy_power_cycle): the monitor switches the target
+ * off and on again, through the same handle the trials use; each emulator
+ * accepts the commands (the LPM01A acknowledges each one or fails it).  A
+ * board powered this way is a serial board; the energy layer does not
+ * care, so an in-memory sim board stands in for it. */
+Test(power_drivers, power_cycle_through_the_monitor)
+{
+	static const char *const drivers[] = { "ppk2", "lpm01a" };
+	struct tb_board b = {
+		.name = "powered", .transport = TB_BOARD_TRANSPORT_SIM, .has_power = true,
+		.power_voltage_mv = 3000, .power_active_ua = 4800, .power_idle_ua = 350,
+		.reset_pulse_ms = 20,
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct tb_energy_opts o = { .spec = drivers[i] };
+		const char *const *args = NULL;
+		struct tb_error err = { 0 };
+		struct tb_energy *e = NULL;
+		double t0;
+
+		cr_assert_eq(tb_energy_open(&b, &o, &args, &e, &err), 0, "%s", err.msg);
+		t0 = now_s();
+		cr_expect_eq(tb_energy_power_cycle_cb(e, &err), 0, "%s: %s", drivers[i], err.msg);
+		cr_expect_geq(now_s() - t0, 0.02, "%s: the supply stays off pulse_ms", drivers[i]);
+		cr_expect_eq(tb_energy_power_cycle(e, 1, &err), 0, "%s: %s", drivers[i], err.msg);
+		tb_energy_free(e);
+	}
+	{
+		struct tb_error err = { 0 };
+
+		cr_expect_eq(tb_energy_power_cycle(NULL, 1, &err), TB_ERR_ARG);
+	}
+}

@@ -146,21 +146,6 @@ static int add_data_le(struct tb_nn_builder *b, const void *src, size_t count,
 	return TB_NN_OK;
 }
 
-static uint32_t dtype_bytes(uint8_t dtype)
-{
-	switch (dtype) {
-	case TB_NN_DTYPE_INT8:
-	case TB_NN_DTYPE_UINT8:
-		return 1;
-	case TB_NN_DTYPE_INT16:
-		return 2;
-	case TB_NN_DTYPE_INT32:
-	case TB_NN_DTYPE_FLOAT32:
-		return 4;
-	}
-	return 0;
-}
-
 int tb_nn_builder_add_tensor(struct tb_nn_builder *b,
 			     const struct tb_nn_tensor_desc *desc, const void *data)
 {
@@ -170,10 +155,10 @@ int tb_nn_builder_add_tensor(struct tb_nn_builder *b,
 	int k, ret;
 
 	if (!b || !desc || desc->rank < 1 || desc->rank > TB_NN_MODEL_MAX_RANK ||
-	    !dtype_bytes(desc->dtype) || b->num_tensors >= TB_NN_NO_TENSOR - 1)
+	    !tb_nn_dtype_size(desc->dtype) || b->num_tensors >= TB_NN_NO_TENSOR - 1)
 		return TB_NN_ERR_ARG;
 	t.desc = *desc;
-	bytes = dtype_bytes(desc->dtype);
+	bytes = tb_nn_dtype_size(desc->dtype);
 	for (k = 0; k < TB_NN_MODEL_MAX_RANK; k++) {
 		if (k >= desc->rank)
 			t.desc.dims[k] = 1;
@@ -189,8 +174,8 @@ int tb_nn_builder_add_tensor(struct tb_nn_builder *b,
 		   sizeof(*b->tensors));
 	if (!ret && data) {
 		t.is_const = 1;
-		ret = add_data_le(b, data, t.size / dtype_bytes(desc->dtype),
-				  dtype_bytes(desc->dtype), &t.offset);
+		ret = add_data_le(b, data, t.size / tb_nn_dtype_size(desc->dtype),
+				  tb_nn_dtype_size(desc->dtype), &t.offset);
 	}
 	if (!ret && desc->channel_scales) {
 		if (desc->quant_axis >= desc->rank)

@@ -52,7 +52,7 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-static uint32_t dtype_size(uint8_t dtype)
+uint32_t tb_nn_dtype_size(uint8_t dtype)
 {
 	switch (dtype) {
 	case TB_NN_DTYPE_INT8:
@@ -224,7 +224,7 @@ static int check_tensor(const struct tb_nn_model *m, uint32_t i)
 	int k;
 
 	decode_tensor(m, i, &t);
-	esize = dtype_size(t.dtype);
+	esize = tb_nn_dtype_size(t.dtype);
 	if (!esize || t.rank < 1 || t.rank > TB_NN_MODEL_MAX_RANK ||
 	    (t.flags & ~(TB_NN_TENSOR_CONST | TB_NN_TENSOR_PER_CHANNEL)) ||
 	    !all_zero(r + TB_NN_TEN_RESERVED, TB_NN_MODEL_TENSOR_SIZE - TB_NN_TEN_RESERVED))
@@ -802,6 +802,51 @@ uint64_t tb_nn_model_macs(const struct tb_nn_model *m)
 			macs += (uint64_t)elements(&o) * f.dims[1];
 	}
 	return macs;
+}
+
+/* Does an op before (op, k) read tensor id?  (No allocation: a quadratic
+ * scan, for analysis, not the inference path.) */
+static int read_before(const struct tb_nn_model *m, uint32_t op, int k,
+		       uint16_t id)
+{
+	struct tb_nn_op_info info;
+	uint32_t i;
+	int j;
+
+	for (i = 0; i <= op; i++) {
+		decode_op(m, i, &info);
+		for (j = 0; j < (i == op ? k : info.num_inputs); j++)
+			if (info.inputs[j] == id)
+				return 1;
+	}
+	return 0;
+}
+
+void tb_nn_model_consts(const struct tb_nn_model *m, uint64_t *params,
+			uint64_t *bytes)
+{
+	struct tb_nn_tensor_info t;
+	struct tb_nn_op_info op;
+	uint32_t i;
+	int k;
+
+	*params = *bytes = 0;
+	if (!m || !m->blob)
+		return;
+	for (i = 0; i < m->num_ops; i++) {
+		decode_op(m, i, &op);
+		for (k = 0; k < op.num_inputs; k++) {
+			if (op.inputs[k] == TB_NN_NO_TENSOR ||
+			    read_before(m, i, k, op.inputs[k]))
+				continue;
+			decode_tensor(m, op.inputs[k], &t);
+			if (!(t.flags & TB_NN_TENSOR_CONST))
+				continue;
+			*params += t.size / (t.dtype == TB_NN_DTYPE_INT8 ? 1 :
+					     t.dtype == TB_NN_DTYPE_INT16 ? 2 : 4);
+			*bytes += t.size;
+		}
+	}
 }
 
 uint32_t tb_nn_model_max_op_footprint(const struct tb_nn_model *m)

@@ -49,6 +49,9 @@ enum tb_nn_dtype {
 	TB_NN_DTYPE_FLOAT32 = 5,
 };
 
+/* Bytes of one element of dtype; 0 for an unknown type. */
+uint32_t tb_nn_dtype_size(uint8_t dtype);
+
 /* Operator codes.  Stored in blobs: append only. */
 enum tb_nn_op_code {
 	TB_NN_OP_CONV_2D           = 1,
@@ -264,6 +267,14 @@ uint32_t tb_nn_op_scratch_size(uint16_t code, uint8_t dtype,
  * costs units * depth per batch; pooling, softmax and reshape cost 0.
  */
 uint64_t tb_nn_model_macs(const struct tb_nn_model *m);
+
+/*
+ * The constant tensors the ops read (weights, biases), each counted once:
+ * *params their elements (int8 1 byte, int16 2, any other type 4), *bytes
+ * their size in the blob.  Both 0 for no model.
+ */
+void tb_nn_model_consts(const struct tb_nn_model *m, uint64_t *params,
+			uint64_t *bytes);
 
 /*
  * The largest single-operator footprint: max over ops of the bytes of

@@ -14,6 +14,10 @@
  *   TBR_MPS2_SYSCLK_HZ   the machine's SysTick clock in QEMU
  *   TBR_BOARD_NAME, TBR_BOARD_CPU, TBR_BOARD_CLOCK_HZ
  *
+ * The timestamp bridge (TBR_FW_TSLINE, tbr_fw.h) writes its edges to UART1,
+ * 0x1000 above UART0 on all four machines (QEMU's memory map of each:
+ * `info mtree`), QEMU's second -serial, transmit only.
+ *
  * CMSDK APB UART, Arm Cortex-M System Design Kit TRM (DDI 0479) 4.3:
  *   DATA +0x00, STATE +0x04 (bit 0 TX full, bit 1 RX full), CTRL +0x08
  *   (bit 0 TX enable, bit 1 RX enable, bit 3 RX interrupt enable),
@@ -80,5 +84,28 @@ void tbr_port_write(const uint8_t *buf, size_t len)
 
 void tbr_port_timestamp(int level)
 {
-	(void)level;    /* no pin anyone could watch under QEMU */
+	(void)level;    /* no pin anyone could watch under QEMU: the bridge */
 }
+
+#ifdef TBR_FW_TSLINE
+#define TS_BASE        (TBR_MPS2_UART_BASE + 0x1000u)
+#define TS_DATA        TBR_REG(TS_BASE + 0x00u)
+#define TS_STATE       TBR_REG(TS_BASE + 0x04u)
+#define TS_CTRL        TBR_REG(TS_BASE + 0x08u)
+#define TS_BAUDDIV     TBR_REG(TS_BASE + 0x10u)
+
+void tbr_port_tsline_init(void)
+{
+	TS_BAUDDIV = 217;
+	TS_CTRL = CTRL_TXEN;
+}
+
+void tbr_port_tsline_write(const uint8_t *buf, size_t len)
+{
+	while (len--) {
+		while (TS_STATE & STATE_TXFULL)
+			;
+		TS_DATA = *buf++;
+	}
+}
+#endif

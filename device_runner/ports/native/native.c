@@ -35,10 +35,10 @@
 #include "tb_build_id.h"
 #include "tb_nn_model.h"
 #include "tb_workload.h"
+#include "tb_pty.h"
 #include "tb_vline.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sha2.h>
 #include <sys/stat.h>
@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <termios.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -510,33 +509,6 @@ static uint8_t *buffer_for(uint8_t *fixed, uint32_t fixed_size, uint32_t need,
 /* ----------------------------------------------------------------------
  * Set-up
  */
-static int set_raw(int fd)
-{
-	struct termios t;
-
-	if (tcgetattr(fd, &t) < 0)
-		return -1;
-	cfmakeraw(&t);
-	t.c_cc[VMIN] = 1;
-	t.c_cc[VTIME] = 0;
-	return tcsetattr(fd, TCSANOW, &t);
-}
-
-static int open_pty(void)
-{
-	int fd = posix_openpt(O_RDWR | O_NOCTTY);
-	char name[128];
-
-	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 ||
-	    ptsname_r(fd, name, sizeof(name)) != 0) {
-		perror("tinybench-runner-native: pty");
-		return -1;
-	}
-	printf("%s\n", name);
-	fflush(stdout);
-	return fd;
-}
-
 static long parse_long(const char *s, const char *what)
 {
 	char *end;
@@ -614,7 +586,7 @@ int main(int argc, char **argv)
 	static struct tbr runner;
 	int use_pty = 0, faulty = 0, protocol = TBR_PROTOCOL_TINYBENCH;
 	long baud = 0, rx_buffer = 16384;
-	char cpu[TBP_STR_CPU + 1];
+	char cpu[TBP_STR_CPU + 1], pty_name[128];
 
 	g_native.f.die_after = -1;
 	g_native.f.hang_after = -1;
@@ -685,17 +657,13 @@ int main(int argc, char **argv)
 	if (model && load_model(model, model_name ? model_name : "model") < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
-	g_native.fd = use_pty ? open_pty() : open(port, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (g_native.fd < 0) {
-		if (!use_pty)
-			fprintf(stderr, "tinybench-runner-native: cannot open %s: %s\n",
-				port, strerror(errno));
+	g_native.fd = tb_pty_open("tinybench-runner-native", use_pty ? NULL : port,
+				  pty_name, sizeof(pty_name));
+	if (g_native.fd < 0)
 		return 1;
-	}
-	if (set_raw(g_native.fd) < 0) {
-		fprintf(stderr, "tinybench-runner-native: cannot set raw mode: %s\n",
-			strerror(errno));
-		return 1;
+	if (use_pty) {
+		printf("%s\n", pty_name);
+		fflush(stdout);
 	}
 
 	host_cpu(cpu, sizeof(cpu));

@@ -9,6 +9,12 @@
  *   +4*source, enable of context 0 (hart 0 M-mode) +0x2000, threshold
  *   +0x200000, claim/complete +0x200004);
  *   the SiFive test device at 0x00100000 (write 0x7777: reset);
+ *   the timestamp bridge (TBR_FW_TSLINE, tbr_fw.h): virt has one UART, so
+ *   the harness adds a PCI 16550 (`-device pci-serial,addr=1`, device 1
+ *   on bus 0): its configuration space in the ECAM window at 0x30000000
+ *   (+ device << 15), its I/O BAR placed at 0x1000 of the PCI I/O window
+ *   at 0x03000000 (QEMU virt memory map; PCI Local Bus 3.0: command +0x04
+ *   bit 0 I/O space, BAR0 +0x10), transmit only;
  *   mcycle/mcycleh, mie.MEIE (RISC-V privileged specification 1.12).
  *
  * Timing: under QEMU -icount shift=N, mcycle reads virtual time in ns,
@@ -145,6 +151,33 @@ void tbr_port_timestamp(int level)
 {
 	(void)level;
 }
+
+#ifdef TBR_FW_TSLINE
+#define TS_CFG(off)  REG32(0x30000000u + (1u << 15) + (off))
+#define TS_IO        0x1000u
+#define TS_BASE      (0x03000000u + TS_IO)
+#define TS_THR       REG8(TS_BASE + 0)
+#define TS_FCR       REG8(TS_BASE + 2)
+#define TS_LCR       REG8(TS_BASE + 3)
+#define TS_LSR       REG8(TS_BASE + 5)
+
+void tbr_port_tsline_init(void)
+{
+	TS_CFG(0x10) = TS_IO;   /* BAR0: I/O space at TS_IO */
+	TS_CFG(0x04) = 1u;      /* command: I/O space enable */
+	TS_LCR = 0x03;          /* 8N1 */
+	TS_FCR = 0x07;
+}
+
+void tbr_port_tsline_write(const uint8_t *buf, size_t len)
+{
+	while (len--) {
+		while (!(TS_LSR & LSR_THRE))
+			;
+		TS_THR = *buf++;
+	}
+}
+#endif
 
 void tbr_port_window(int open)
 {

@@ -352,7 +352,7 @@ Test(board, bad_enum_values)
 	load_bad(SIM_BOARD "energy_monitor = joulescope\n", TB_ERR_FORMAT, 9,
 		 "energy_monitor: 'joulescope'", "none, ppk2, lpm01a", NULL);
 	load_bad(SERIAL_BOARD "reset = DTR\n", TB_ERR_FORMAT, 9,
-		 "reset: 'DTR'", "none, process, dtr, rts, command", NULL);
+		 "reset: 'DTR'", "none, process, dtr, rts, command, power", NULL);
 	load_bad("[board]\nname = s\ncpu = host\narch = native\nclock_hz = 0\n"
 		 "transport = sim\nreset = process\ntiming = wallclock\n",
 		 TB_ERR_FORMAT, 8, "timing: 'wallclock'",
@@ -440,7 +440,57 @@ Test(board, transport_combinations)
 		 "timing = host-monotonic-clock\n",
 		 TB_ERR_FORMAT, 9, "timing: host-monotonic-clock needs transport = sim", NULL);
 	load_bad(SIM_BOARD "[reset]\npulse_ms = 10\n", TB_ERR_FORMAT, 10,
-		 "pulse_ms: only used with reset = dtr or rts", NULL);
+		 "pulse_ms: only used with reset = dtr, rts or power", NULL);
+}
+
+/* reset = power: the board's supply cycled through its energy monitor. */
+Test(board, reset_by_power)
+{
+	struct tb_board *b;
+
+	b = load_ok(SERIAL_BOARD "reset = power\nenergy_monitor = ppk2\n");
+	cr_expect_eq(b->reset, TB_BOARD_RESET_POWER);
+	cr_expect_str_eq(tb_board_reset_name(b->reset), "power");
+	cr_expect_eq(b->reset_pulse_ms, TB_BOARD_DEFAULT_POWER_OFF_MS, "the default off time");
+	tb_board_free(b);
+	b = load_ok(SERIAL_BOARD "reset = power\nenergy_monitor = lpm01a\n[reset]\npulse_ms = 1500\n");
+	cr_expect_eq(b->reset_pulse_ms, 1500);
+	tb_board_free(b);
+	load_bad(SERIAL_BOARD "reset = power\n", TB_ERR_FORMAT, 9,
+		 "power cycles the board through its energy monitor", NULL);
+	load_bad(SERIAL_BOARD "reset = power\nenergy_monitor = ppk2\n[power]\nsupply = external\n",
+		 TB_ERR_FORMAT, 9, "supply = external", NULL);
+	load_bad("[board]\nname = s\ncpu = host\narch = native\nclock_hz = 0\n"
+		 "transport = sim\nreset = power\nenergy_monitor = ppk2\n"
+		 "timing = host-monotonic-clock\n",
+		 TB_ERR_FORMAT, 7, "power needs transport = serial", NULL);
+}
+
+/* [qemu] timestamp_line: the channel of the firmware's timestamp bridge. */
+Test(board, qemu_timestamp_line)
+{
+	static const char qemu[] =
+		"[board]\nname = q\ncpu = c\narch = armv7e-m\nclock_hz = 25000000\n"
+		"transport = qemu\nreset = process\ntiming = qemu-icount\n"
+		"[qemu]\nprogram = qemu-system-arm\nmachine = mps2-an386\nicount_shift = 7\n";
+	char text[600];
+	struct tb_board *b;
+
+	b = load_ok(qemu);
+	cr_expect_eq(b->qemu_tsline, TB_BOARD_QEMU_TSLINE_NONE, "the default: no bridge");
+	tb_board_free(b);
+	snprintf(text, sizeof(text), "%stimestamp_line = serial1\n", qemu);
+	b = load_ok(text);
+	cr_expect_eq(b->qemu_tsline, TB_BOARD_QEMU_TSLINE_SERIAL1);
+	tb_board_free(b);
+	snprintf(text, sizeof(text), "%stimestamp_line = pci-serial\n", qemu);
+	b = load_ok(text);
+	cr_expect_eq(b->qemu_tsline, TB_BOARD_QEMU_TSLINE_PCI_SERIAL);
+	tb_board_free(b);
+	snprintf(text, sizeof(text), "%stimestamp_line = gpio\n", qemu);
+	load_bad(text, TB_ERR_FORMAT, 13, "none, serial1, pci-serial", NULL);
+	load_bad(SIM_BOARD "[qemu]\ntimestamp_line = serial1\n", TB_ERR_FORMAT, 10,
+		 "[qemu] keys need transport = qemu", NULL);
 }
 
 Test(board, reset_command_checks)
@@ -817,6 +867,17 @@ Test(registry, shipped_boards_load)
 	cr_assert_eq(apollo->reset, TB_BOARD_RESET_DTR);
 	cr_assert_not_null(apollo->flash_argv);
 	cr_assert_eq(tb_board_match_usb(reg, 0x1a86, 0x7523), apollo);
+	/* every QEMU board has a power model and a timestamp bridge (energy) */
+	for (const char *const *q = (const char *const[]){ "qemu-m4", "qemu-m7", "qemu-m33",
+							  "qemu-m55", "qemu-rv32", NULL };
+	     *q; q++) {
+		const struct tb_board *b = tb_board_registry_get(reg, *q);
+
+		cr_assert_not_null(b, "%s", *q);
+		cr_expect(b->has_power && b->power_active_ua > b->power_idle_ua, "%s", *q);
+		cr_expect_neq(b->qemu_tsline, TB_BOARD_QEMU_TSLINE_NONE, "%s", *q);
+		cr_expect_eq(b->energy_monitor, TB_BOARD_ENERGY_PPK2, "%s", *q);
+	}
 	tb_board_registry_free(reg);
 }
 

@@ -45,12 +45,13 @@ static int parse(const char *text, struct tbd_request *rq, char *msg)
 Test(daemon_api, a_good_submit_is_read_field_by_field)
 {
 	struct tbd_request rq;
-	char msg[256] = "";
+	char msg[256] = "", *params;
 
 	cr_assert_eq(parse("{\"v\":1,\"op\":\"submit\",\"board\":\"sim-a\",\"workload\":\"kws\","
 			   "\"trials\":3,\"min_time\":0.5,\"warmups\":0,\"profile\":\"default\","
 			   "\"timeout_ms\":2000,\"retries\":1,\"tags\":{\"git.commit\":\"abc\"},"
-			   "\"input\":\"AAEC\",\"follow\":true,\"token\":\"t\"}", &rq, msg), 0, "%s", msg);
+			   "\"input\":\"AAEC\",\"follow\":true,\"energy\":true,\"token\":\"t\"}", &rq,
+			   msg), 0, "%s", msg);
 	cr_expect_eq(rq.op, TBD_OP_SUBMIT);
 	cr_expect_str_eq(rq.board, "sim-a");
 	cr_expect_str_eq(rq.workload, "kws");
@@ -64,6 +65,10 @@ Test(daemon_api, a_good_submit_is_read_field_by_field)
 	cr_expect_eq(rq.input_len, 3);
 	cr_expect(rq.input[0] == 0 && rq.input[1] == 1 && rq.input[2] == 2);
 	cr_expect(rq.follow && rq.has_token);
+	cr_expect(rq.energy);
+	params = tbd_request_params_json(&rq);
+	cr_expect(params && strstr(params, "\"energy\":true"), "%s", params);
+	free(params);
 	tbd_request_free(&rq);
 }
 
@@ -98,6 +103,8 @@ Test(daemon_api, every_bad_field_is_refused_with_its_name)
 		{ "{\"op\":\"jobs\",\"state\":\"lost\"}", "'state'" },
 		{ "{\"op\":\"jobs\",\"limit\":100000}", "'limit'" },
 		{ "{\"op\":\"logs\",\"job\":1,\"follow\":1}", "'follow'" },
+		{ "{\"op\":\"submit\",\"board\":\"sim\",\"workload\":\"kws\",\"energy\":\"ppk2\"}", "'energy'" },
+		{ "{\"op\":\"jobs\",\"energy\":true}", "unknown field 'energy'" },
 		{ "{\"op\":\"ping\",\"token\":5}", "'token'" },
 		{ "{\"op\":\"ping\"} {}", "not JSON" },
 		{ "{\"op\":\"ping\",\"x\":\"\\u0000\"}", "not JSON" },

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -777,6 +778,158 @@ Test(daemon, cli_submit_jobs_status_logs_cancel_and_run_through_the_daemon)
 	stop_daemon(SIGTERM, 20);
 }
 
+/* ---- energy ------------------------------------------------------------ */
+
+static double sql_double(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	double v;
+
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	v = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The emulator's truth (uJ) of the window that lasted duration_s, or, with
+ * nth > 0, of window number nth (a QEMU board's windows are replayed one
+ * per trial, in order, and last nearly the same); NaN if none. */
+static double truth_of(const char *path, double duration_s, int nth)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	double best = NAN, best_d = 1e9;
+
+	cr_assert_not_null(f, "the emulated monitor wrote no ground truth (%s)", path);
+	for (int i = 1; fgets(line, sizeof(line), f); i++) {
+		const char *p = strstr(line, "\"duration_s\":"), *q = strstr(line, "\"energy_uj\":");
+		double d = p ? strtod(p + 13, NULL) : 0;
+
+		if (nth > 0 && i != nth)
+			continue;
+		if (p && q && fabs(d - duration_s) < best_d) {
+			best_d = fabs(d - duration_s);
+			best = strtod(q + 12, NULL);
+		}
+	}
+	fclose(f);
+	return best_d < 1e-4 ? best : NAN;
+}
+
+/* Every trial with energy within 0.5 % of the emulator's truth. */
+static void energy_matches_truth(const char *truth, int expect_trials, bool in_order)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	cr_assert_eq(sqlite3_open_v2(rdb, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT run_id, idx, inferences, ticks, timer_hz, "
+					"energy_uj FROM trials WHERE energy_uj IS NOT NULL "
+					"ORDER BY run_id, idx", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		double d = (double)sqlite3_column_int64(st, 3) / (double)sqlite3_column_int64(st, 4);
+		double e = sqlite3_column_double(st, 5) * (double)sqlite3_column_int64(st, 2);
+		double t = truth_of(truth, d, in_order ? n + 1 : 0);
+
+		cr_assert(!isnan(t), "run %d trial %d: no ground-truth window of %.6f s",
+			  sqlite3_column_int(st, 0), sqlite3_column_int(st, 1), d);
+		cr_log_info("daemon energy: run %d trial %d: %.3f uJ, truth %.3f uJ: %+.4f %%",
+			    sqlite3_column_int(st, 0), sqlite3_column_int(st, 1) + 1, e, t,
+			    (e - t) / t * 100);
+		cr_expect(fabs(e - t) / t < 0.005, "run %d trial %d: %.3f uJ, truth %.3f uJ",
+			  sqlite3_column_int(st, 0), sqlite3_column_int(st, 1) + 1, e, t);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	cr_expect_eq(n, expect_trials, "%d trials with energy", n);
+}
+
+static json_t *energy_of(int64_t id)
+{
+	json_t *j = job(id), *e;
+
+	cr_assert_str_eq(jstr(j, "state"), "done", "job %lld: %s", (long long)id, jstr(j, "reason"));
+	e = json_incref(json_object_get(json_object_get(j, "result"), "energy"));
+	json_decref(j);
+	return e;
+}
+
+/*
+ * A board's energy monitor belongs to its worker, as the board does
+ * (docs/DAEMON.md, "Energy"): monitor = ppk2 is opened with the board and
+ * kept across jobs (the same emulator measures both energy jobs); a job
+ * without energy runs on the same board without it; a board whose config
+ * says monitor = none refuses energy jobs; a monitor that cannot be is
+ * refused by --check.  The figures are checked against the emulator's
+ * ground truth, as `tinybench run --energy` is on sim.
+ */
+Test(daemon, energy_jobs_measure_with_the_boards_monitor, .timeout = 120)
+{
+	static char out[65536];
+	char boards[1200], truth[400], reply[4096];
+	json_t *a, *c, *none;
+	int rc;
+
+	snprintf(truth, sizeof(truth), "%s/truth.json", dir);
+	snprintf(boards, sizeof(boards),
+		 "[board sim-a]\nboard = sim\nmonitor = ppk2\nmonitor_args = --truth %s\n\n"
+		 "[board sim-b]\nboard = sim\nmonitor = none\n", truth);
+	write_config(NULL, boards);
+	start_daemon();
+	submit(json_pack("{s:s, s:s, s:i, s:f, s:b}", "board", "sim-a", "workload", "kws",
+			 "trials", 2, "min_time", 0.3, "energy", 1));
+	submit(json_pack("{s:s, s:s, s:i, s:f}", "board", "sim-a", "workload", "kws",
+			 "trials", 1, "min_time", 0.05));
+	/* through the CLI: submit --energy --wait prints the figures */
+	rc = CLI(out, "submit", "--board", "sim-a", "--workload", "kws", "--trials", "1",
+		 "--min-time", "0.3", "--energy", "--wait");
+	cr_assert_eq(rc, 0, "%s", out);
+	/* monitor = none: no energy on sim-b */
+	RAW(0, "{\"op\":\"submit\",\"board\":\"sim-b\",\"workload\":\"kws\",\"energy\":true}\n",
+	    reply);
+	cr_expect(strstr(reply, "bad_request") && strstr(reply, "no energy monitor"), "%s", reply);
+	wait_finished(3, 60);
+	a = energy_of(1);
+	none = energy_of(2);
+	c = energy_of(3);
+	cr_assert_not_null(a);
+	cr_assert_null(none, "a job without energy has no energy");
+	cr_assert_not_null(c);
+	cr_expect_str_eq(jstr(a, "method"), "emulated:ppk2");
+	cr_expect_str_eq(jstr(a, "kind"), "emulated");
+	cr_expect_str_eq(jstr(a, "monitor"), jstr(c, "monitor"), "one monitor across jobs");
+	json_decref(a);
+	json_decref(c);
+	rc = CLI(out, "status", "3");
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "energy: emulated:ppk2") && strstr(out, "EMULATED instrument") &&
+		  strstr(out, "energy per inference (emulated"), "%s", out);
+	cr_expect_eq(sql_int(rdb, "SELECT count(*) FROM runs WHERE energy_method = 'emulated:ppk2'"),
+		     2);
+	cr_expect_eq(sql_int(rdb, "SELECT count(*) FROM runs WHERE energy_method IS NULL"), 1);
+	cr_expect_eq(sql_int(rdb, "SELECT count(*) FROM power_traces"), 3);
+	cr_expect_gt(sql_double(rdb, "SELECT min(power_mw) FROM trials WHERE power_mw IS NOT NULL"),
+		     10.0, "sim's model: 4.8 mA at 3 V while inferring");
+	energy_matches_truth(truth, 3, false);
+	stop_daemon(SIGTERM, 20);
+
+	/* a monitor a sim board cannot have is refused before anything runs */
+	write_config(NULL, "[board sim-a]\nboard = sim\nmonitor = ppk2:/dev/ttyACM0\n");
+	rc = CLI(out, "daemon", "--config", conf, "--check");
+	cr_expect_eq(rc, 2, "%s", out);
+	cr_expect(strstr(out, "virtual"), "%s", out);
+	write_config(NULL, "[board sim-a]\nboard = sim\nmonitor = joulescope\n");
+	rc = CLI(out, "daemon", "--config", conf, "--check");
+	cr_expect_eq(rc, 2, "%s", out);
+	cr_expect(strstr(out, "unknown energy monitor 'joulescope'"), "%s", out);
+}
+
 /* ---- a QEMU board ------------------------------------------------------- */
 
 /* The same ownership and recovery on firmware under QEMU: the daemon keeps
@@ -818,5 +971,54 @@ Test(daemon, qemu_board_runs_jobs_and_recovers_a_hung_firmware, .timeout = 180)
 		      "a hung trial was retried");
 	cr_expect_eq(sql_int(rdb, "SELECT count(*) FROM runs WHERE timing_method"
 			     " = 'qemu-icount-instructions'"), 2);
+	stop_daemon(SIGTERM, 30);
+}
+
+/* Energy on a QEMU board through the daemon: the first energy job opens
+ * the board's default monitor (the emulated PPK2) and restarts QEMU with
+ * the firmware's timestamp bridge; a job without energy between two with
+ * it runs on the same QEMU (the bridge drained, unread); the figures are
+ * modelled from instruction counts (docs/ENERGY.md, "QEMU boards"). */
+Test(daemon, qemu_board_energy_jobs, .timeout = 180)
+{
+	char elf[600], boards[600], truth[400];
+	const char *fw = getenv("TINYBENCH_FIRMWARE_DIR");
+	json_t *e;
+
+	if (fw)
+		snprintf(elf, sizeof(elf), "%s/qemu-m4/tinybench-runner-qemu-m4.elf", fw);
+	else
+		snprintf(elf, sizeof(elf), "%s/fw/qemu-m4/tinybench-runner-qemu-m4.elf",
+			 getenv("TB_BUILD_DIR") ? getenv("TB_BUILD_DIR") : ".");
+	if (access(elf, R_OK) < 0)
+		cr_skip_test("no qemu-m4 firmware at %s (scripts/build-firmware qemu-m4)", elf);
+	snprintf(truth, sizeof(truth), "%s/truth.json", dir);
+	snprintf(boards, sizeof(boards), "[board m4]\nboard = qemu-m4\nmonitor_args = --truth %s\n",
+		 truth);
+	write_config(NULL, boards);
+	start_daemon();
+	submit(json_pack("{s:s, s:s, s:i, s:f}", "board", "m4", "workload", "kws",
+			 "trials", 1, "min_time", 0.01));
+	submit(json_pack("{s:s, s:s, s:i, s:f, s:b}", "board", "m4", "workload", "kws",
+			 "trials", 2, "min_time", 0.3, "energy", 1));
+	submit(json_pack("{s:s, s:s, s:i, s:f}", "board", "m4", "workload", "kws",
+			 "trials", 3, "min_time", 0.01));
+	submit(json_pack("{s:s, s:s, s:i, s:f, s:b}", "board", "m4", "workload", "kws",
+			 "trials", 1, "min_time", 0.3, "energy", 1));
+	wait_finished(4, 150);
+	for (int id = 1; id <= 4; id++) {
+		e = energy_of(id);
+		if (id % 2) {
+			cr_expect_null(e, "job %d: no energy asked", id);
+		} else {
+			cr_assert_not_null(e, "job %d", id);
+			cr_expect_str_eq(jstr(e, "method"), "emulated:ppk2");
+			cr_expect_str_eq(jstr(e, "window"), "instruction-count-estimate");
+		}
+		json_decref(e);
+	}
+	cr_expect_eq(sql_int(rdb, "SELECT count(*) FROM trials WHERE status = 'ok'"
+			     " AND output_check = 'match'"), 7);
+	energy_matches_truth(truth, 3, true);
 	stop_daemon(SIGTERM, 30);
 }
