@@ -9,10 +9,15 @@
 
 #define NO_NAK 0xFFFFFFFFu
 
+/* tbr_init() clears what follows the config, which may be filled in place. */
+_Static_assert(offsetof(struct tbr, cfg) == 0, "struct tbr starts with its config");
+
 int tbr_init(struct tbr *r, const struct tbr_config *cfg,
 	     const struct tbr_port *port)
 {
-	memset(r, 0, sizeof(*r));
+	/* cfg may be &r->cfg, a config the port filled in place (the
+	 * firmware's: no copy of it on the stack, tbr_fw.c). */
+	memset(&r->port, 0, sizeof(*r) - offsetof(struct tbr, port));
 	if (!cfg || !port || !port->read || !port->write || !port->ticks ||
 	    !port->run_on_stack)
 		return -1;
@@ -22,7 +27,8 @@ int tbr_init(struct tbr *r, const struct tbr_config *cfg,
 	if (cfg->rx_cap < TBP_WIRE_MAX(TBP_CHUNK_HDR + 1) || !cfg->tx_cap ||
 	    cfg->payload_cap < 64)
 		return -1;
-	r->cfg = *cfg;
+	if (cfg != &r->cfg)
+		r->cfg = *cfg;
 	if (!r->cfg.window)
 		r->cfg.window = 1;
 	r->port = port;
@@ -76,26 +82,17 @@ static int send(struct tbr *r, uint8_t type, uint16_t seq, size_t len)
 	return 0;
 }
 
-static void copy_str(char *dst, const char *src, size_t max)
-{
-	size_t i;
-
-	for (i = 0; src && src[i] && i < max; i++)
-		dst[i] = src[i];
-	dst[i] = '\0';
-}
-
-/* The message says what the code and the detail do not (the host prints
- * the code's name, tbp_error_name()): NULL for most errors, which keeps
- * their text out of a device's flash. */
+/* No message text: the code and the detail say what went wrong (the
+ * host prints the code's name, tbp_error_name(); docs/PROTOCOL.md lists
+ * what each code's detail is), and text would sit in a device's flash. */
 static int send_error(struct tbr *r, uint16_t seq, uint16_t code,
-		      uint32_t detail, const char *msg)
+		      uint32_t detail)
 {
 	struct tbp_error e;
 
 	e.code = code;
 	e.detail = detail;
-	copy_str(e.message, msg, TBP_STR_ERROR);
+	e.message[0] = '\0';
 	r->stats.errors_sent++;
 	return send(r, TBP_ERROR, seq,
 		    tbp_error_encode(&e, r->cfg.payload, r->cfg.payload_cap));
@@ -112,57 +109,52 @@ static int send_ack(struct tbr *r, uint16_t seq, uint8_t status)
 /* ----------------------------------------------------------------------
  * HELLO
  */
-/* Every field the encoder reads is set: no memset. */
-static void workload_info(const struct tb_workload *wl,
-			  struct tbp_workload_info *wi)
+/* HELLO_RSP is written field by field straight from the config and the
+ * workloads, in the order of tbp_hello_rsp_begin() and
+ * tbp_hello_rsp_add_workload() (the tests decode it with
+ * tbp_hello_rsp_decode()): no struct tbp_hello_rsp_head and struct
+ * tbp_workload_info with copies of the strings (about 220 bytes of stack),
+ * no string copy routine, and about 100 bytes less code. */
+static void put_workload(struct tbp_writer *w, const struct tb_workload *wl)
 {
-	wi->id = wl->id;
-	copy_str(wi->name, wl->name, TBP_STR_WL_NAME);
-	wi->input_dtype = wl->input_dtype;
-	wi->output_dtype = wl->output_dtype;
-	wi->input_size = wl->input_size;
-	wi->output_size = wl->output_size;
-	wi->arena_size = wl->arena_size;
-	memcpy(wi->model_hash, wl->model_hash, TBP_HASH_SIZE);
+	tbp_put_u8(w, wl->id);
+	tbp_put_str(w, wl->name, TBP_STR_WL_NAME);
+	tbp_put_u8(w, wl->input_dtype);
+	tbp_put_u8(w, wl->output_dtype);
+	tbp_put_u32(w, wl->input_size);
+	tbp_put_u32(w, wl->output_size);
+	tbp_put_u32(w, wl->arena_size);
+	tbp_put_bytes(w, wl->model_hash, TBP_HASH_SIZE);
 }
 
 static int on_hello(struct tbr *r, const struct tbp_frame *f)
 {
-	/* Only the fixed part: the workload list is written one entry at a
-	 * time, so the core never holds the whole table in RAM (a struct
-	 * tbp_hello_rsp would put its 16 entries, 1 KiB, on the stack). */
-	struct tbp_hello_rsp_head m;
-	struct tbp_workload_info wi;
+	const struct tbr_config *c = &r->cfg;
 	struct tbp_writer w;
 	struct tbp_hello h;
 	unsigned n = 0;
 
 	if (tbp_hello_decode(f->payload, f->len, &h) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
-	while (r->cfg.workloads[n] && n < TBP_MAX_WORKLOADS)
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len);
+	while (c->workloads[n] && n < TBP_MAX_WORKLOADS)
 		n++;
-	/* Every field is set below: no memset. */
-	m.proto_version = TBP_VERSION;
-	m.flags = r->cfg.caps;
-	m.window = r->cfg.window;
-	m.max_payload = tbr_max_payload(r);
-	m.clock_hz = r->cfg.clock_hz;
-	m.timer_hz = r->cfg.timer_hz;
-	m.max_input = r->cfg.input_cap;
-	m.stack_size = r->cfg.stack_size;
-	m.arena_size = r->cfg.arena_size;
-	copy_str(m.board, r->cfg.board, TBP_STR_BOARD);
-	copy_str(m.cpu, r->cfg.cpu, TBP_STR_CPU);
-	copy_str(m.runner_version, TBR_VERSION, TBP_STR_VERSION);
-	copy_str(m.build_id, r->cfg.build_id, TBP_STR_BUILD);
-	m.n_workloads = (uint8_t)n;
-
-	tbp_writer_init(&w, r->cfg.payload, r->cfg.payload_cap);
-	tbp_hello_rsp_begin_head(&w, &m);
-	for (unsigned i = 0; i < n; i++) {
-		workload_info(r->cfg.workloads[i], &wi);
-		tbp_hello_rsp_add_workload(&w, &wi);
-	}
+	tbp_writer_init(&w, c->payload, c->payload_cap);
+	tbp_put_u16(&w, TBP_VERSION);
+	tbp_put_u8(&w, c->caps);
+	tbp_put_u8(&w, c->window);
+	tbp_put_u16(&w, tbr_max_payload(r));
+	tbp_put_u32(&w, c->clock_hz);
+	tbp_put_u32(&w, c->timer_hz);
+	tbp_put_u32(&w, c->input_cap);
+	tbp_put_u32(&w, c->stack_size);
+	tbp_put_u32(&w, c->arena_size);
+	tbp_put_str(&w, c->board, TBP_STR_BOARD);
+	tbp_put_str(&w, c->cpu, TBP_STR_CPU);
+	tbp_put_str(&w, TBR_VERSION, TBP_STR_VERSION);
+	tbp_put_str(&w, c->build_id, TBP_STR_BUILD);
+	tbp_put_u8(&w, (uint8_t)n);
+	for (unsigned i = 0; i < n; i++)
+		put_workload(&w, c->workloads[i]);
 	return send(r, TBP_HELLO_RSP, f->seq, tbp_hello_rsp_finish(&w));
 }
 
@@ -174,12 +166,11 @@ static int on_load_begin(struct tbr *r, const struct tbp_frame *f)
 	struct tbp_load_begin b;
 
 	if (tbp_load_begin_decode(f->payload, f->len, &b) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len);
 	r->load_active = 0;
 	r->input_ready = 0;
 	if (b.total == 0 || b.total > r->cfg.input_cap)
-		return send_error(r, f->seq, TBP_E_TOO_LARGE, r->cfg.input_cap,
-				  NULL);
+		return send_error(r, f->seq, TBP_E_TOO_LARGE, r->cfg.input_cap);
 	r->load_active = 1;
 	r->load_total = b.total;
 	r->load_crc = b.crc;
@@ -193,7 +184,7 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 	struct tbp_load_chunk c;
 
 	if (tbp_load_chunk_decode(f->payload, f->len, &c) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len);
 	if (!r->load_active) {
 		/* The host resends when our DONE was lost: say it again. */
 		if (r->input_ready && c.offset < r->load_total &&
@@ -201,7 +192,7 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 			r->load_next = r->load_total;
 			return send_ack(r, f->seq, TBP_LOAD_DONE);
 		}
-		return send_error(r, f->seq, TBP_E_NO_LOAD, 0, NULL);
+		return send_error(r, f->seq, TBP_E_NO_LOAD, 0);
 	}
 	if (c.offset != r->load_next) {
 		/* Lost or repeated chunk: say once where to resume; chunks
@@ -217,8 +208,8 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 	}
 	if (c.len > r->load_total - r->load_next) {
 		r->load_active = 0;
-		return send_error(r, f->seq, TBP_E_BAD_ARG, r->load_total,
-				  "chunk past the end of the input");
+		/* detail: the declared size the chunk runs past */
+		return send_error(r, f->seq, TBP_E_BAD_ARG, r->load_total);
 	}
 	memcpy(r->cfg.input + c.offset, c.data, c.len);
 	r->load_next += c.len;
@@ -226,8 +217,7 @@ static int on_load_chunk(struct tbr *r, const struct tbp_frame *f)
 	if (r->load_next == r->load_total) {
 		r->load_active = 0;
 		if (tbp_crc32(0, r->cfg.input, r->load_total) != r->load_crc)
-			return send_error(r, f->seq, TBP_E_INPUT_CRC, r->load_crc,
-					  NULL);
+			return send_error(r, f->seq, TBP_E_INPUT_CRC, r->load_crc);
 		r->input_ready = 1;
 		return send_ack(r, f->seq, TBP_LOAD_DONE);
 	}
@@ -276,7 +266,8 @@ static void infer_body(void *arg)
 		if (j->rc < 0)
 			return;
 	}
-	j->min = UINT64_MAX;
+	/* min and max stay 0 unless each inference is timed. */
+	j->min = j->flags & TBP_INFER_PER_INFERENCE ? UINT64_MAX : 0;
 	j->max = 0;
 	if (p->timestamp)
 		p->timestamp(p->ctx, 1);
@@ -300,8 +291,6 @@ static void infer_body(void *arg)
 	if (p->timestamp)
 		p->timestamp(p->ctx, 0);
 	j->total = elapsed(p, t0, t1);
-	if (!(j->flags & TBP_INFER_PER_INFERENCE))
-		j->min = j->max = 0;
 }
 
 int tbr_run_batch(struct tbr *r, const struct tb_workload *wl, uint32_t count,
@@ -349,25 +338,23 @@ static int on_infer(struct tbr *r, const struct tbp_frame *f)
 	uint32_t stack_used = 0;
 
 	if (tbp_infer_decode(f->payload, f->len, &q) < 0)
-		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len, NULL);
+		return send_error(r, f->seq, TBP_E_BAD_PAYLOAD, f->len);
 	j.wl = find_workload(r, q.workload_id);
 	if (!j.wl)
-		return send_error(r, f->seq, TBP_E_UNKNOWN_WORKLOAD, q.workload_id,
-				  NULL);
+		return send_error(r, f->seq, TBP_E_UNKNOWN_WORKLOAD, q.workload_id);
 	if (q.count == 0)
-		return send_error(r, f->seq, TBP_E_BAD_ARG, 0, "count must be >= 1");
+		return send_error(r, f->seq, TBP_E_BAD_ARG, 0);  /* the count */
 	if (!r->input_ready)
-		return send_error(r, f->seq, TBP_E_NO_INPUT, 0, NULL);
+		return send_error(r, f->seq, TBP_E_NO_INPUT, 0);
 	if (r->load_total != j.wl->input_size)
-		return send_error(r, f->seq, TBP_E_INPUT_SIZE, j.wl->input_size,
-				  NULL);
+		return send_error(r, f->seq, TBP_E_INPUT_SIZE, j.wl->input_size);
 	if (r->cfg.arena_size < j.wl->arena_size)
-		return send_error(r, f->seq, TBP_E_ARENA, j.wl->arena_size,
-				  NULL);
+		return send_error(r, f->seq, TBP_E_ARENA, j.wl->arena_size);
+	/* ARENA covers the output buffer too (docs/PROTOCOL.md); the
+	 * detail, the output size, tells the two apart. */
 	if (r->cfg.output_cap < j.wl->output_size ||
 	    j.wl->output_size + 64 > r->cfg.payload_cap)
-		return send_error(r, f->seq, TBP_E_ARENA, j.wl->output_size,
-				  "output buffer too small");
+		return send_error(r, f->seq, TBP_E_ARENA, j.wl->output_size);
 	j.r = r;
 	j.count = q.count;
 	j.warmups = q.warmups;
@@ -376,10 +363,11 @@ static int on_infer(struct tbr *r, const struct tbp_frame *f)
 
 	memset(r->cfg.arena, TBR_PAINT, r->cfg.arena_size);
 	if (r->port->run_on_stack(r->port->ctx, infer_body, &j, &stack_used) < 0)
-		return send_error(r, f->seq, TBP_E_INVOKE, 0, "stack switch failed");
+		/* detail 0: the stack switch failed; a workload's error
+		 * is its -rc, >= 1 */
+		return send_error(r, f->seq, TBP_E_INVOKE, 0);
 	if (j.rc < 0)
-		return send_error(r, f->seq, TBP_E_INVOKE, (uint32_t)-j.rc,
-				  NULL);
+		return send_error(r, f->seq, TBP_E_INVOKE, (uint32_t)-j.rc);
 
 	rsp.workload_id = j.wl->id;    /* every field is set: no memset */
 	rsp.count = j.count;
@@ -423,7 +411,7 @@ static int dispatch(struct tbr *r, const struct tbp_frame *f)
 	case TBP_INFER:      return on_infer(r, f);
 	case TBP_RESET:      return on_reset(r, f);
 	}
-	return send_error(r, f->seq, TBP_E_UNKNOWN_TYPE, f->type, NULL);
+	return send_error(r, f->seq, TBP_E_UNKNOWN_TYPE, f->type);
 }
 
 int tbr_feed(struct tbr *r, const uint8_t *data, size_t len)

@@ -147,7 +147,8 @@ struct tbr {
 };
 
 /* Check the config and start.  Returns 0 or -1 if a buffer is missing or
- * too small for the protocol (e.g. rx_cap below one minimal frame). */
+ * too small for the protocol (e.g. rx_cap below one minimal frame).  cfg
+ * is copied into r->cfg, or may be &r->cfg itself (filled in place). */
 int tbr_init(struct tbr *r, const struct tbr_config *cfg,
 	     const struct tbr_port *port);
 

@@ -215,39 +215,44 @@ static const struct tbr_port fw_port = {
 	.ctx = NULL,
 };
 
-/* Out of line, so that the config's frame is off the main stack by the
- * time tbr_run() handles requests (their depth is the stack's peak). */
+/* Out of line, so that its frame is off the main stack by the time
+ * tbr_run() handles requests (their depth is the stack's peak).  The
+ * config is filled in place (tbr_init() takes r->cfg itself): the runner
+ * is static, so every field not set here is already 0. */
 __attribute__((noinline)) static void fw_init(void)
 {
-	struct tbr_config cfg;
+	struct tbr_config *cfg = &runner.cfg;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.board = tbr_fw_board.board;
-	cfg.cpu = tbr_fw_board.cpu;
-	cfg.build_id = TB_BUILD_ID;
-	cfg.clock_hz = tbr_fw_board.clock_hz;
-	cfg.timer_hz = tbr_fw_board.timer_hz;
-	cfg.caps = tbr_fw_board.caps;
-	cfg.window = 4;
-	cfg.stack_size = sizeof(infer_stack);
-	cfg.input = input_buf;
-	cfg.input_cap = sizeof(input_buf);
-	cfg.arena = arena_buf;
-	cfg.arena_size = sizeof(arena_buf);
-	cfg.output = output_buf;
-	cfg.output_cap = sizeof(output_buf);
-	cfg.rx = rx_buf;
-	cfg.rx_cap = FW_RX_CAP;     /* max_payload = TBR_FW_MAX_PAYLOAD */
-	cfg.payload = rx_buf;
-	cfg.payload_cap = FW_REPLY_MAX;
-	cfg.tx = tx_buf;
-	cfg.tx_cap = sizeof(tx_buf);
-	cfg.workloads = FW_WORKLOADS;
+	cfg->board = tbr_fw_board.board;
+	cfg->cpu = tbr_fw_board.cpu;
+	cfg->build_id = TB_BUILD_ID;
+	cfg->clock_hz = tbr_fw_board.clock_hz;
+	cfg->timer_hz = tbr_fw_board.timer_hz;
+	cfg->caps = tbr_fw_board.caps;
+	cfg->window = 4;
+	cfg->stack_size = sizeof(infer_stack);
+	cfg->input = input_buf;
+	cfg->input_cap = sizeof(input_buf);
+	cfg->arena = arena_buf;
+	cfg->arena_size = sizeof(arena_buf);
+	cfg->output = output_buf;
+	cfg->output_cap = sizeof(output_buf);
+	cfg->rx = rx_buf;
+	cfg->rx_cap = FW_RX_CAP;    /* max_payload = TBR_FW_MAX_PAYLOAD */
+	cfg->payload = rx_buf;
+	cfg->payload_cap = FW_REPLY_MAX;
+	cfg->tx = tx_buf;
+	cfg->tx_cap = sizeof(tx_buf);
+	cfg->workloads = FW_WORKLOADS;
 #if TBR_EEMBC
 	/* Built with -Drunner_eembc=true: answer MLPerf Tiny hosts too. */
-	cfg.protocol = TBR_PROTOCOL_AUTO;
+	cfg->protocol = TBR_PROTOCOL_AUTO;
+#else
+	/* Already 0, but said, so that the compiler knows tbr_init() has
+	 * no EEMBC to refuse. */
+	cfg->protocol = TBR_PROTOCOL_TINYBENCH;
 #endif
-	if (tbr_init(&runner, &cfg, &fw_port) < 0)
+	if (tbr_init(&runner, cfg, &fw_port) < 0)
 		tbr_port_reset();   /* a build error: sizes below the minimum */
 }
 

@@ -58,7 +58,6 @@
 		    "\n\t.option pop"
 
 void tbr_rv_spin(uint32_t n);
-void tbr_rv_trap(void) __attribute__((interrupt("machine"), noreturn));
 
 static uint32_t icount_shift;
 
@@ -82,9 +81,15 @@ uint64_t tbr_port_ticks(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* (t1 - t0) >> icount_shift in 32-bit halves: a variable 64-bit shift
+ * would link libgcc's __lshrdi3.  hi << 1 << (31 - s) is hi << (32 - s)
+ * without the undefined shift by 32 when s is 0. */
 uint64_t tbr_port_elapsed(uint64_t t0, uint64_t t1)
 {
-	return (t1 - t0) >> icount_shift;
+	uint64_t d = t1 - t0;
+	uint32_t s = icount_shift, lo = (uint32_t)d, hi = (uint32_t)(d >> 32);
+
+	return (uint64_t)(hi >> s) << 32 | (lo >> s | hi << 1 << (31 - s));
 }
 
 static void calibrate(void)
@@ -184,15 +189,14 @@ void tbr_port_window(int open)
 	(void)open;     /* interrupts are never taken */
 }
 
-void tbr_port_reset(void)
+/* Also the trap vector (mtvec, tbr_rv_start.S): a trap (illegal
+ * instruction, access fault) resets, as a board would.  It never returns,
+ * so it needs no interrupt handler's register saving; mtvec wants it
+ * 4-byte aligned.  Out of line: a call is smaller than its copy. */
+__attribute__((noinline, aligned(4))) void tbr_port_reset(void)
 {
 	TEST_FINISHER = FINISHER_RESET;
 	for (;;)
 		__asm__ volatile("wfi");
 }
 
-/* A trap (illegal instruction, access fault): reset, as a board would. */
-void tbr_rv_trap(void)
-{
-	tbr_port_reset();
-}

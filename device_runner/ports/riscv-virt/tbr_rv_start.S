@@ -44,7 +44,7 @@ _start:
 	addi t0, t0, 4
 	j 5b
 	/* Any trap is a fault: reset (tbr_rv.c). */
-6:	la t0, tbr_rv_trap
+6:	la t0, tbr_port_reset
 	csrw mtvec, t0
 	call tbr_fw_main
 7:	j 7b
