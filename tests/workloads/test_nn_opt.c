@@ -23,46 +23,10 @@
 #include "tb_nn.h"
 #include "tb_nn_dsp.h"
 #include "tb_nn_support.h"
+#include "tb_nn_test_gen.h"
 #include "tb_nn_test_ref.h"
 
 #define SEEDS 600
-
-static void fill(struct ref_rng *r, int8_t *v, size_t n)
-{
-	const int mode = ref_range(r, 0, 3);
-
-	for (size_t i = 0; i < n; i++)
-		v[i] = mode == 0 ? (int8_t)(ref_rand(r) & 1 ? 127 : -128) :
-		       (int8_t)ref_range(r, -128, 127);
-}
-
-static void requant(struct ref_rng *r, int32_t depth, int32_t *m, int32_t *s)
-{
-	int bits = 0;
-
-	while ((1 << bits) * (1 << bits) < depth)
-		bits++;
-	*m = ref_range(r, 1 << 30, INT32_MAX);
-	*s = ref_clamp(-(6 + bits) + ref_range(r, -4, 3), -31, 30);
-}
-
-/*
- * Now and then a multiplier the fast requantisation must not take
- * (INT32_MIN: SRDHM saturates) or that sits on an edge of its range
- * (2^30, 0, a negative one), or a shift outside the usual [-23, -1]: the
- * fast paths fall back or cope, bit for bit.
- */
-static void quant_edges(struct ref_rng *r, int32_t *m, int32_t *s, int32_t n)
-{
-	static const int32_t edge[] = { INT32_MIN, 1 << 30, 0, -(1 << 30) - 12345, INT32_MAX };
-
-	if (!ref_range(r, 0, 9))
-		m[ref_range(r, 0, n - 1)] = edge[ref_range(r, 0, 4)];
-	/* a dead channel's deep right shift, no shift, a left shift */
-	if (s && !ref_range(r, 0, 9))
-		s[ref_range(r, 0, n - 1)] = ref_range(r, 0, 1) ? ref_range(r, -31, -24) :
-					    ref_range(r, 0, 3);
-}
 
 /* Scratch of the size a kernel asks for, filled with garbage. */
 static void scratch(struct tb_nn_context *ctx, int32_t size)
@@ -72,42 +36,6 @@ static void scratch(struct tb_nn_context *ctx, int32_t size)
 	ctx->buf = malloc(size ? (size_t)size : 1);
 	cr_assert(ctx->buf);
 	memset(ctx->buf, 0xA5, size ? (size_t)size : 1);
-}
-
-/* SAME-like geometry: every window starts inside the input. */
-static void axis(struct ref_rng *r, int32_t max_in, int32_t max_k, int32_t *in, int32_t *k,
-		 int32_t *stride, int32_t *dil, int32_t *pad, int32_t *out)
-{
-	int32_t eff;
-
-	*in = ref_range(r, 1, max_in);
-	*k = ref_range(r, 1, max_k);
-	*stride = ref_range(r, 1, 3);
-	*dil = ref_range(r, 0, 4) == 4 ? 2 : 1;
-	eff = (*k - 1) * *dil + 1;
-	*pad = ref_range(r, 0, eff - 1);
-	*out = (*in + 2 * *pad - eff) < 0 ? 1 :
-	       ref_range(r, 1, (*in + 2 * *pad - eff) / *stride + 1);
-	while (*out > 1 && (*out - 1) * *stride - *pad >= *in)
-		(*out)--;
-}
-
-/* An int32 that is often an edge: 0, +-1, the extremes, powers of two. */
-static int32_t edgy(struct ref_rng *r)
-{
-	const uint32_t k = ref_rand(r) % 16;
-	const uint32_t v = ref_rand(r) ^ (ref_rand(r) << 16);
-
-	switch (k) {
-	case 0: return 0;
-	case 1: return INT32_MAX;
-	case 2: return INT32_MIN;
-	case 3: return (int32_t)(1u << (ref_rand(r) % 31));
-	case 4: return -(int32_t)(1u << (ref_rand(r) % 31));
-	case 5: return ref_range(r, -3, 3);
-	case 6: return (int32_t)v >> (ref_rand(r) % 31);
-	}
-	return (int32_t)v;
 }
 
 /*
@@ -177,27 +105,16 @@ Test(nn_opt, conv_fast_path_is_bit_identical)
 	for (int seed = 0; seed < SEEDS; seed++) {
 		struct tb_nn_dims id, fd, od;
 		struct tb_nn_conv_params p = { 0 };
-		int32_t ih, kh, sh, dh, ph, oh, iw, kw, sw, dw, pw, ow;
+		struct geom g;
 		int8_t *in, *f, *a, *b;
 		int32_t *bias, *m, *s;
 		size_t in_n, f_n, out_n;
 
 		ref_seed(&r, 0xC0 + seed);
-		axis(&r, 12, 5, &ih, &kh, &sh, &dh, &ph, &oh);
-		axis(&r, 12, 5, &iw, &kw, &sw, &dw, &pw, &ow);
-		if (seed % 3 == 0) {	/* pointwise, the hot case */
-			kh = kw = 1;
-			ph = pw = 0;
-			dh = dw = 1;
-			oh = (ih - 1) / sh + 1;
-			ow = (iw - 1) / sw + 1;
-		}
-		id = (struct tb_nn_dims){ ref_range(&r, 1, 2), ih, iw, ref_range(&r, 1, 70) };
-		fd = (struct tb_nn_dims){ ref_range(&r, 1, 19), kh, kw, id.c };
-		od = (struct tb_nn_dims){ id.n, oh, ow, fd.n };
-		p.stride = (struct tb_nn_tile){ .w = sw, .h = sh };
-		p.padding = (struct tb_nn_tile){ .w = pw, .h = ph };
-		p.dilation = (struct tb_nn_tile){ .w = dw, .h = dh };
+		geometry(&r, 12, 5, seed % 3 == 0, &g, &p.stride, &p.padding, &p.dilation);
+		id = (struct tb_nn_dims){ ref_range(&r, 1, 2), g.ih, g.iw, ref_range(&r, 1, 70) };
+		fd = (struct tb_nn_dims){ ref_range(&r, 1, 19), g.kh, g.kw, id.c };
+		od = (struct tb_nn_dims){ id.n, g.oh, g.ow, fd.n };
 		p.input_offset = ref_range(&r, -127, 128);
 		p.output_offset = ref_range(&r, -128, 127);
 		p.activation.min = ref_range(&r, -128, 0);
@@ -230,7 +147,7 @@ Test(nn_opt, conv_fast_path_is_bit_identical)
 			cr_assert_eq(tb_nn_convolve_s8(&ctx, &p, &q, &id, in, &fd, f, bp, &od, a), 0);
 			cr_assert(!memcmp(a, b, out_n),
 				  "seed %d: conv %dx%dx%dx%d k%dx%d s%d,%d d%d,%d p%d,%d -> %d ch differs",
-				  seed, id.n, id.h, id.w, id.c, kh, kw, sh, sw, dh, dw, ph, pw, fd.n);
+				  seed, id.n, id.h, id.w, id.c, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, fd.n);
 			/* without scratch: the path that needs none */
 			memset(a, 0x5A, out_n);
 			cr_assert_eq(tb_nn_convolve_s8(NULL, &p, &q, &id, in, &fd, f, bp, &od, a), 0);
@@ -248,21 +165,17 @@ Test(nn_opt, depthwise_fast_path_is_bit_identical)
 	for (int seed = 0; seed < SEEDS; seed++) {
 		struct tb_nn_dims id, fd, od;
 		struct tb_nn_dw_conv_params p = { 0 };
-		int32_t ih, kh, sh, dh, ph, oh, iw, kw, sw, dw, pw, ow;
+		struct geom g;
 		int8_t *in, *f, *a, *b;
 		int32_t *bias, *m, *s;
 		size_t in_n, f_n, out_n;
 
 		ref_seed(&r, 0xD0000 + seed);
-		axis(&r, 12, 5, &ih, &kh, &sh, &dh, &ph, &oh);
-		axis(&r, 12, 5, &iw, &kw, &sw, &dw, &pw, &ow);
+		geometry(&r, 12, 5, 0, &g, &p.stride, &p.padding, &p.dilation);
 		p.ch_mult = seed % 5 == 0 ? ref_range(&r, 2, 3) : 1;
-		id = (struct tb_nn_dims){ ref_range(&r, 1, 2), ih, iw, ref_range(&r, 1, 150) };
-		fd = (struct tb_nn_dims){ 1, kh, kw, id.c * p.ch_mult };
-		od = (struct tb_nn_dims){ id.n, oh, ow, fd.c };
-		p.stride = (struct tb_nn_tile){ .w = sw, .h = sh };
-		p.padding = (struct tb_nn_tile){ .w = pw, .h = ph };
-		p.dilation = (struct tb_nn_tile){ .w = dw, .h = dh };
+		id = (struct tb_nn_dims){ ref_range(&r, 1, 2), g.ih, g.iw, ref_range(&r, 1, 150) };
+		fd = (struct tb_nn_dims){ 1, g.kh, g.kw, id.c * p.ch_mult };
+		od = (struct tb_nn_dims){ id.n, g.oh, g.ow, fd.c };
 		p.input_offset = ref_range(&r, -127, 128);
 		p.output_offset = ref_range(&r, -128, 127);
 		p.activation.min = ref_range(&r, -128, 0);
@@ -293,7 +206,7 @@ Test(nn_opt, depthwise_fast_path_is_bit_identical)
 			cr_assert_eq(tb_nn_depthwise_conv_s8_ref(NULL, &p, &q, &id, in, &fd, f, bp, &od, b), 0);
 		}
 		cr_assert(!memcmp(a, b, out_n), "seed %d: depthwise %dx%dx%d k%dx%d mult %d differs",
-			  seed, id.h, id.w, id.c, kh, kw, p.ch_mult);
+			  seed, id.h, id.w, id.c, g.kh, g.kw, p.ch_mult);
 		free(in); free(f); free(a); free(b); free(bias); free(m); free(s);
 	}
 }
@@ -310,12 +223,7 @@ Test(nn_opt, fully_connected_fast_path_is_bit_identical)
 		int32_t *bias;
 
 		ref_seed(&r, 0xFC0000 + seed);
-		batches = ref_range(&r, 1, 3);
-		depth = ref_range(&r, 1, 700);
-		units = ref_range(&r, 1, 23);
-		p.input_offset = ref_range(&r, -127, 128);
-		p.filter_offset = seed % 9 ? 0 : ref_range(&r, -127, 128);
-		p.output_offset = ref_range(&r, -128, 127);
+		fc_case(&r, &batches, &depth, &units, seed, &p);
 		p.activation.min = ref_range(&r, -128, 0);
 		p.activation.max = ref_range(&r, p.activation.min, 127);
 		requant(&r, depth, &q.multiplier, &q.shift);

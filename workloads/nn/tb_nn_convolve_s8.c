@@ -7,7 +7,11 @@
  * then MultiplyByQuantizedMultiplier with the channel's (multiplier, shift),
  * + output_offset, clamp.
  *
- * Three paths, bit-identical (tests/workloads/test_nn_opt.c checks it):
+ * Four paths, bit-identical (tests/workloads/test_nn_opt.c checks it; the
+ * MVE one, which the host cannot run, tests/firmware/nn/tb_nn_check.c on
+ * qemu-m55):
+ *  - on a core with MVE (Cortex-M55): int8 dot products with VMLADAVA,
+ *    see "The MVE path" below;
  *  - tb_nn_convolve_s8_ref(): the plain C loop nest, one output channel
  *    at a time over every in-bounds tap;
  *  - on a Cortex-M core with the DSP extension (and an 8-aligned scratch
@@ -34,6 +38,7 @@
 #include "tb_nn.h"
 #include "tb_nn_dot.h"
 #include "tb_nn_dsp.h"
+#include "tb_nn_mve.h"
 #include "tb_nn_support.h"
 
 /*
@@ -213,7 +218,7 @@ static void conv_pixel_fast(const struct tb_nn_conv_params *p,
 	}
 }
 
-#if TB_NN_HAVE_DSP
+#if TB_NN_USE_DSP
 /*
  * The im2col scratch of a pixel pair.  Column j (0 or 1) holds the patch
  * element q (natural order: (ky * kw + kx) * in_ch + c) widened to int16
@@ -587,6 +592,237 @@ static void conv_dsp(const struct tb_nn_context *ctx, const struct tb_nn_conv_pa
 }
 #endif
 
+#if TB_NN_HAVE_MVE
+/*
+ * The MVE path.  sum(f * (x + off)) = sum(f * x) + off * sum(f) modulo
+ * 2^32, so the dot products run on the int8 bytes themselves, sixteen
+ * products per VMLADAVA, and off * sum(f) + bias is each channel's start
+ * (mve_start()).  A padding tap must then hold the byte x with x + off = 0,
+ * the input zero point -off (an int8 for off in [-127, 128]).  A pixel's
+ * patch (its column) is the input itself for a 1x1 kernel whose windows
+ * all lie inside the input (the pointwise convs); otherwise it is
+ * gathered into the scratch (im2col: two columns of depth bytes, within
+ * what tb_nn_convolve_s8_get_buffer_size() asks for).  Two output pixels
+ * at a time, two filter rows times the two columns (four accumulators:
+ * per sixteen bytes four loads and four VMLADAVA), the accumulators of up
+ * to MVE_CHUNK channels kept, then requantised four channels at a time
+ * (tb_nn_mve_requant()).
+ */
+#define MVE_CHUNK 64	/* output channels per pass: 768 bytes of stack */
+
+struct mve_acc2x2 {
+	int32_t a00, a01, a10, a11;	/* row (channel) x column (pixel) */
+};
+
+/* Two filter rows times two columns over depth bytes. */
+static inline struct mve_acc2x2 mve_mm_2x2(struct mve_acc2x2 a, const int8_t *f0,
+					   const int8_t *f1, const int8_t *c0,
+					   const int8_t *c1, int32_t depth)
+{
+	int32_t n;
+
+	for (n = depth >> 4; n > 0; n--) {
+		const int8x16_t w0 = vldrbq_s8(f0), w1 = vldrbq_s8(f1);
+		const int8x16_t x0 = vldrbq_s8(c0), x1 = vldrbq_s8(c1);
+
+		a.a00 = vmladavaq_s8(a.a00, w0, x0);
+		a.a01 = vmladavaq_s8(a.a01, w0, x1);
+		a.a10 = vmladavaq_s8(a.a10, w1, x0);
+		a.a11 = vmladavaq_s8(a.a11, w1, x1);
+		f0 += 16;
+		f1 += 16;
+		c0 += 16;
+		c1 += 16;
+	}
+	if (depth & 15) {
+		const mve_pred16_t p = vctp8q((uint32_t)(depth & 15));
+		const int8x16_t w0 = vldrbq_z_s8(f0, p), w1 = vldrbq_z_s8(f1, p);
+		const int8x16_t x0 = vldrbq_z_s8(c0, p), x1 = vldrbq_z_s8(c1, p);
+
+		a.a00 = vmladavaq_s8(a.a00, w0, x0);
+		a.a01 = vmladavaq_s8(a.a01, w0, x1);
+		a.a10 = vmladavaq_s8(a.a10, w1, x0);
+		a.a11 = vmladavaq_s8(a.a11, w1, x1);
+	}
+	return a;
+}
+
+/* What the passes need; set up once per call. */
+struct conv_mve {
+	const int8_t *filter;
+	const int32_t *bias, *mult, *shift;
+	int32_t depth, out_ch;
+	int32_t off, out_off, lo, hi;
+};
+
+/* Channels [oc0, oc0 + n): start[k] = bias + off * sum(filter row). */
+static void mve_start(const struct conv_mve *cm, int32_t oc0, int32_t n, int32_t *start)
+{
+	const int8_t *f = cm->filter + (size_t)oc0 * cm->depth;
+	int32_t k;
+
+	for (k = 0; k < n; k++, f += cm->depth)
+		start[k] = (int32_t)((cm->bias ? (uint32_t)cm->bias[oc0 + k] : 0u) +
+				     (uint32_t)cm->off * (uint32_t)tb_nn_mve_sum_s8(f, cm->depth));
+}
+
+/* Requantise channels [oc0, oc0 + n) of one pixel into out[oc0 ...]:
+ * whole quads, then a tail-predicated one. */
+static void mve_requant_run(const struct conv_mve *cm, const int32_t *acc, int32_t oc0,
+			    int32_t n, int8_t *out)
+{
+	const int32x4_t lo = vdupq_n_s32(cm->lo), hi = vdupq_n_s32(cm->hi);
+	const int32_t *mult = cm->mult + oc0, *shift = cm->shift + oc0;
+	const int32_t out_off = cm->out_off;
+	int32_t k;
+
+	out += oc0;
+	for (k = 0; k + 4 <= n; k += 4)
+		vstrbq_s32(out + k, tb_nn_mve_requant(vldrwq_s32(acc + k), vldrwq_s32(mult + k),
+						      vldrwq_s32(shift + k), out_off, lo, hi));
+	if (k < n) {
+		const mve_pred16_t p = vctp32q((uint32_t)(n - k));
+
+		vstrbq_p_s32(out + k, tb_nn_mve_requant(vldrwq_z_s32(acc + k, p),
+							vldrwq_z_s32(mult + k, p),
+							vldrwq_z_s32(shift + k, p), out_off, lo, hi),
+			     p);
+	}
+}
+
+/*
+ * Channels [oc0, oc0 + n) of the pixels whose columns are c0 and c1
+ * (c1 NULL: c0's pixel alone) into o0 and o1.  An odd last channel, or
+ * a lone column, is computed twice: one code path.
+ */
+static void mve_pixels(const struct conv_mve *cm, const int32_t *start, int32_t oc0, int32_t n,
+		       const int8_t *c0, const int8_t *c1, int8_t *o0, int8_t *o1)
+{
+	const int32_t depth = cm->depth;
+	const int8_t *f = cm->filter + (size_t)oc0 * depth;
+	const int8_t *const c1_ = c1 ? c1 : c0;
+	int32_t acc[2][MVE_CHUNK];
+	int32_t k;
+
+	for (k = 0; k + 2 <= n; k += 2, f += 2 * (size_t)depth) {
+		struct mve_acc2x2 a = { start[k], start[k], start[k + 1], start[k + 1] };
+
+		a = mve_mm_2x2(a, f, f + depth, c0, c1_, depth);
+		acc[0][k] = a.a00;
+		acc[1][k] = a.a01;
+		acc[0][k + 1] = a.a10;
+		acc[1][k + 1] = a.a11;
+	}
+	if (k < n) {
+		struct mve_acc2x2 a = { start[k], start[k], 0, 0 };
+
+		a = mve_mm_2x2(a, f, f, c0, c1_, depth);
+		acc[0][k] = a.a00;
+		acc[1][k] = a.a01;
+	}
+	mve_requant_run(cm, acc[0], oc0, n, o0);
+	if (c1)
+		mve_requant_run(cm, acc[1], oc0, n, o1);
+}
+
+/* Gather output pixel (oy, ox)'s patch into col: padding taps hold the
+ * input zero point. */
+static void mve_im2col(int8_t *col, const struct tb_nn_conv_params *p,
+		       const struct tb_nn_dims *id, const int8_t *in_batch,
+		       const struct tb_nn_dims *fd, int32_t oy, int32_t ox)
+{
+	const int8_t zp = (int8_t)-p->input_offset;
+	const int32_t in_ch = id->c, row = fd->w * in_ch;
+	const int32_t iy0 = oy * p->stride.h - p->padding.h;
+	const int32_t ix0 = ox * p->stride.w - p->padding.w;
+	int32_t kx_s, kx_e, ky, kx;
+
+	tb_nn_tap_range(ix0, p->dilation.w, fd->w, id->w, &kx_s, &kx_e);
+	for (ky = 0; ky < fd->h; ky++, col += row) {
+		const int32_t iy = iy0 + ky * p->dilation.h;
+		const int8_t *irow = in_batch + (size_t)iy * id->w * in_ch;
+
+		if (iy < 0 || iy >= id->h || kx_s >= kx_e) {
+			tb_nn_mve_copy(col, NULL, zp, row);
+		} else if (p->dilation.w == 1) {
+			tb_nn_mve_copy(col, NULL, zp, kx_s * in_ch);
+			tb_nn_mve_copy(col + kx_s * in_ch, irow + (size_t)(ix0 + kx_s) * in_ch, zp,
+				       (kx_e - kx_s) * in_ch);
+			tb_nn_mve_copy(col + kx_e * in_ch, NULL, zp, (fd->w - kx_e) * in_ch);
+		} else {
+			for (kx = 0; kx < fd->w; kx++)
+				tb_nn_mve_copy(col + kx * in_ch,
+					       kx >= kx_s && kx < kx_e ?
+					       irow + (size_t)(ix0 + kx * p->dilation.w) * in_ch : NULL,
+					       zp, in_ch);
+		}
+	}
+}
+
+/* Output pixel pix's column: the input itself (direct) or gathered into
+ * column j of the scratch. */
+static const int8_t *mve_column(const struct tb_nn_context *ctx, int direct, int32_t j,
+				const struct tb_nn_conv_params *p, const struct tb_nn_dims *id,
+				const int8_t *in_batch, const struct tb_nn_dims *fd,
+				const struct tb_nn_dims *od, int32_t pix)
+{
+	const int32_t oy = pix / od->w, ox = pix % od->w;
+	int8_t *col;
+
+	if (direct)
+		return in_batch + ((size_t)oy * p->stride.h * id->w + (size_t)ox * p->stride.w) * id->c;
+	col = (int8_t *)ctx->buf + (size_t)j * fd->h * fd->w * id->c;
+	mve_im2col(col, p, id, in_batch, fd, oy, ox);
+	return col;
+}
+
+/* The MVE path, when it applies: 1 if it computed the call. */
+static int conv_mve(const struct tb_nn_context *ctx, const struct tb_nn_conv_params *p,
+		    const struct tb_nn_per_channel_quant_params *q,
+		    const struct tb_nn_dims *id, const int8_t *input,
+		    const struct tb_nn_dims *fd, const int8_t *filter, const int32_t *bias,
+		    const struct tb_nn_dims *od, int8_t *output)
+{
+	const int direct = fd->h == 1 && fd->w == 1 && p->padding.h == 0 && p->padding.w == 0 &&
+			   (int64_t)(od->h - 1) * p->stride.h < id->h &&
+			   (int64_t)(od->w - 1) * p->stride.w < id->w;
+	const int32_t need = tb_nn_convolve_s8_get_buffer_size(id, fd);
+	const size_t in_batch = (size_t)id->h * id->w * id->c;
+	const int32_t npix = od->h * od->w;
+	const struct conv_mve cm = {
+		.filter = filter, .bias = bias, .mult = q->multiplier, .shift = q->shift,
+		.depth = fd->h * fd->w * id->c, .out_ch = od->c,
+		.off = p->input_offset, .out_off = p->output_offset,
+		.lo = p->activation.min, .hi = p->activation.max,
+	};
+	int32_t start[MVE_CHUNK];
+	int32_t b, oc0, n, pix;
+
+	if (p->input_offset < -127 || p->input_offset > 128)
+		return 0;
+	if (!direct && (!ctx || !ctx->buf || need <= 0 || ctx->size < need))
+		return 0;
+	for (b = 0; b < id->n; b++) {
+		const int8_t *ib = input + (size_t)b * in_batch;
+		int8_t *ob = output + (size_t)b * npix * cm.out_ch;
+
+		for (oc0 = 0; oc0 < cm.out_ch; oc0 += n) {
+			n = cm.out_ch - oc0 < MVE_CHUNK ? cm.out_ch - oc0 : MVE_CHUNK;
+			mve_start(&cm, oc0, n, start);
+			for (pix = 0; pix < npix; pix += 2) {
+				int8_t *o0 = ob + (size_t)pix * cm.out_ch;
+				const int8_t *c0 = mve_column(ctx, direct, 0, p, id, ib, fd, od, pix);
+				const int8_t *c1 = pix + 1 < npix ?
+					mve_column(ctx, direct, 1, p, id, ib, fd, od, pix + 1) : NULL;
+
+				mve_pixels(&cm, start, oc0, n, c0, c1, o0, o0 + cm.out_ch);
+			}
+		}
+	}
+	return 1;
+}
+#endif
+
 int tb_nn_convolve_s8(const struct tb_nn_context *ctx,
 		      const struct tb_nn_conv_params *conv_params,
 		      const struct tb_nn_per_channel_quant_params *quant_params,
@@ -597,14 +833,18 @@ int tb_nn_convolve_s8(const struct tb_nn_context *ctx,
 {
 	size_t in_batch, out_row;
 	int32_t b, oy, ox;
-#if TB_NN_HAVE_DSP
+#if TB_NN_USE_DSP
 	enum tb_nn_rqd_mode mode;
 #endif
 
 	if (!conv_args_ok(conv_params, quant_params, input_dims, input,
 			  filter_dims, filter, output_dims, output))
 		return TB_NN_ERR_ARG;
-#if TB_NN_HAVE_DSP
+#if TB_NN_HAVE_MVE
+	if (conv_mve(ctx, conv_params, quant_params, input_dims, input, filter_dims, filter,
+		     bias, output_dims, output))
+		return TB_NN_OK;
+#elif TB_NN_USE_DSP
 	mode = tb_nn_rqd_mode(quant_params->multiplier, quant_params->shift, filter_dims->n,
 			      conv_params->output_offset, conv_params->activation.min,
 			      conv_params->activation.max);

@@ -10,6 +10,8 @@
  * tb_nn_depthwise_conv_s8_ref() is the plain C loop nest, one channel at
  * a time.  tb_nn_depthwise_conv_s8() takes a fast path when the depth
  * multiplier is 1 (every MLPerf Tiny model):
+ *  - on a core with MVE (Cortex-M55), four channels per vector ("The MVE
+ *    path" below; checked on the target by tests/firmware/nn);
  *  - on a Cortex-M core with the DSP extension (kernels of up to
  *    DW_TAPS_MAX taps), four channels at a time over every output pixel:
  *    the quad's filter taps are widened to halfword pairs (c0, c2),
@@ -29,6 +31,7 @@
 
 #include "tb_nn.h"
 #include "tb_nn_dsp.h"
+#include "tb_nn_mve.h"
 #include "tb_nn_support.h"
 
 int32_t tb_nn_depthwise_conv_s8_get_buffer_size(const struct tb_nn_dims *input_dims,
@@ -187,7 +190,28 @@ static void dw_pixel_fast(const struct tb_nn_dw_conv_params *p,
 	}
 }
 
-#if TB_NN_HAVE_DSP
+#if TB_NN_USE_DSP || TB_NN_HAVE_MVE
+/* Output columns whose window lies inside the input: [*lo, *hi). */
+static void dw_inner_columns(const struct tb_nn_dw_conv_params *p, int32_t in_w, int32_t kw,
+			     int32_t out_w, int32_t *lo, int32_t *hi)
+{
+	const int32_t sw = p->stride.w, pw = p->padding.w;
+	const int64_t last = (int64_t)in_w - 1 + pw - (int64_t)(kw - 1) * p->dilation.w;
+	int64_t h = last < 0 ? 0 : last / sw + 1;
+	int32_t l = (pw + sw - 1) / sw;
+
+	if (l > out_w)
+		l = out_w;
+	if (h > out_w)
+		h = out_w;
+	if (h < l)
+		h = l;
+	*lo = l;
+	*hi = (int32_t)h;
+}
+#endif
+
+#if TB_NN_USE_DSP
 #define DW_TAPS_MAX 25	/* kh * kw of the DSP path: 200 bytes of widened filter on the stack */
 
 struct dw_acc4 {
@@ -284,25 +308,6 @@ dw_store4(const struct dw_quad *dq, struct dw_acc4 a, int8_t *o, const int usual
 	o[1] = dw_out_dsp(dq, 1, a.a1, usual);
 	o[2] = dw_out_dsp(dq, 2, a.a2, usual);
 	o[3] = dw_out_dsp(dq, 3, a.a3, usual);
-}
-
-/* Output columns whose window lies inside the input: [*lo, *hi). */
-static void dw_inner_columns(const struct tb_nn_dw_conv_params *p, int32_t in_w, int32_t kw,
-			     int32_t out_w, int32_t *lo, int32_t *hi)
-{
-	const int32_t sw = p->stride.w, pw = p->padding.w;
-	const int64_t last = (int64_t)in_w - 1 + pw - (int64_t)(kw - 1) * p->dilation.w;
-	int64_t h = last < 0 ? 0 : last / sw + 1;
-	int32_t l = (pw + sw - 1) / sw;
-
-	if (l > out_w)
-		l = out_w;
-	if (h > out_w)
-		h = out_w;
-	if (h < l)
-		h = l;
-	*lo = l;
-	*hi = (int32_t)h;
 }
 
 /*
@@ -452,6 +457,170 @@ static void dw_one(const struct tb_nn_dw_conv_params *p,
 }
 #endif
 
+#if TB_NN_HAVE_MVE
+/*
+ * The MVE path (ch_mult 1, kernels of up to DW_MVE_TAPS taps): four
+ * channels per vector, in int32 lanes.  A channel quad's filter taps are
+ * widened once into a table on the stack, with its requantisation and
+ * its start: bias + off * (the sum of its taps), so that a pixel whose
+ * window lies inside the input takes each tap as the input bytes
+ * themselves (VLDRB.S32), times the table (VMUL), added (VADD); a border
+ * pixel starts at the bias and adds the offset to each in-bounds tap.
+ * The last quad of a channel count not a multiple of four is
+ * tail-predicated: its loads and stores leave the lanes past the end
+ * alone.  Then tb_nn_mve_requant() on the four lanes and a narrowing
+ * byte store.
+ */
+#define DW_MVE_TAPS 25	/* kh * kw: a 400-byte table on the stack */
+
+struct dw_mve {
+	int32x4_t taps[DW_MVE_TAPS];	/* widened filter, tap-major */
+	int32x4_t start, bias;		/* inner pixels, border pixels */
+	int32x4_t mult, shift, lo, hi;
+	int32_t off, out_off;
+	mve_pred16_t p;			/* the quad's channels */
+};
+
+/* One pixel: r rows of n taps from ip and t, rows row_step bytes and kw
+ * table entries apart; border pixels (off != 0) add the offset.  The
+ * whole 3x3 window of an inner pixel is unrolled. */
+static inline __attribute__((always_inline)) int32x4_t
+dw_mve_pixel(const struct dw_mve *dm, int32x4_t a, const int8_t *ip, const int32x4_t *t,
+	     int32_t n, int32_t r, ptrdiff_t step, ptrdiff_t row_step, int32_t kw,
+	     int border, int tail)
+{
+	int32_t k;
+
+#define DW_MVE_TAP(X, T)						\
+	do {								\
+		int32x4_t x_ = tail ? vldrbq_z_s32(X, dm->p) : vldrbq_s32(X); \
+									\
+		if (border)						\
+			x_ = vaddq_n_s32(x_, dm->off);			\
+		a = vaddq_s32(a, vmulq_s32(x_, T));			\
+	} while (0)
+
+	if (!border && n == 3 && r == 3 && kw == 3) {
+		DW_MVE_TAP(ip, t[0]);
+		DW_MVE_TAP(ip + step, t[1]);
+		DW_MVE_TAP(ip + 2 * step, t[2]);
+		ip += row_step;
+		DW_MVE_TAP(ip, t[3]);
+		DW_MVE_TAP(ip + step, t[4]);
+		DW_MVE_TAP(ip + 2 * step, t[5]);
+		ip += row_step;
+		DW_MVE_TAP(ip, t[6]);
+		DW_MVE_TAP(ip + step, t[7]);
+		DW_MVE_TAP(ip + 2 * step, t[8]);
+		return a;
+	}
+	for (; r > 0; r--, ip += row_step, t += kw)
+		for (k = 0; k < n; k++)
+			DW_MVE_TAP(ip + k * step, t[k]);
+#undef DW_MVE_TAP
+	return a;
+}
+
+static inline __attribute__((always_inline)) void
+dw_mve_store(const struct dw_mve *dm, int32x4_t a, int8_t *o, int tail)
+{
+	const int32x4_t v = tb_nn_mve_requant(a, dm->mult, dm->shift, dm->out_off, dm->lo, dm->hi);
+
+	if (tail)
+		vstrbq_p_s32(o, v, dm->p);
+	else
+		vstrbq_s32(o, v);
+}
+
+/* Channels c .. c + 3 of every output pixel of one batch: border columns
+ * with a tap range per pixel, inner columns (dw_inner_columns()) with the
+ * pointers just stepping, as the DSP path does. */
+static inline __attribute__((always_inline)) void
+dw_mve_body(const struct dw_mve *dm, const struct tb_nn_dw_conv_params *p,
+	    const struct tb_nn_dims *id, const int8_t *in_batch,
+	    const struct tb_nn_dims *fd, const struct tb_nn_dims *od, int8_t *out_batch,
+	    int32_t c, int tail)
+{
+	const int32_t ch = id->c, in_w = id->w, in_h = id->h, kw = fd->w, kh = fd->h;
+	const int32_t dw = p->dilation.w, dh = p->dilation.h;
+	const int32_t sw = p->stride.w, sh = p->stride.h, pw = p->padding.w, ph = p->padding.h;
+	const int32_t out_w = od->w, out_h = od->h;
+	const ptrdiff_t step = (ptrdiff_t)dw * ch, row_step = (ptrdiff_t)dh * in_w * ch;
+	const ptrdiff_t x_step = (ptrdiff_t)sw * ch;
+	int32_t oy, ox, ox_lo, ox_hi;
+
+	dw_inner_columns(p, in_w, kw, out_w, &ox_lo, &ox_hi);
+	for (oy = 0; oy < out_h; oy++) {
+		const int32_t iy0 = oy * sh - ph;
+		int8_t *const o_row = out_batch + (size_t)oy * out_w * ch + c;
+		const int8_t *row = in_batch + c;
+		int32_t ky_s, ky_e, rows;
+		int inner_rows;
+
+		tb_nn_tap_range(iy0, dh, kh, in_h, &ky_s, &ky_e);
+		rows = ky_e - ky_s;
+		inner_rows = rows == kh;
+		if (rows > 0)
+			row += (ptrdiff_t)(iy0 + ky_s * dh) * in_w * ch;
+		for (ox = 0; ox < out_w; ox++) {
+			int32_t ix0, kx_s, kx_e;
+
+			if (ox == ox_lo && inner_rows)
+				ox = ox_hi;	/* the inner pixels come below */
+			if (ox >= out_w)
+				break;
+			ix0 = ox * sw - pw;
+			tb_nn_tap_range(ix0, dw, kw, in_w, &kx_s, &kx_e);
+			dw_mve_store(dm, dw_mve_pixel(dm, dm->bias,
+						      row + ((ptrdiff_t)ix0 + kx_s * dw) * ch,
+						      dm->taps + ky_s * kw + kx_s, kx_e - kx_s,
+						      rows, step, row_step, kw, 1, tail),
+				     o_row + (size_t)ox * ch, tail);
+		}
+		if (inner_rows && ox_lo < ox_hi) {
+			const int8_t *ip = row + ((ptrdiff_t)ox_lo * sw - pw) * ch;
+			int8_t *o = o_row + (size_t)ox_lo * ch;
+
+			for (ox = ox_lo; ox < ox_hi; ox++, o += ch, ip += x_step)
+				dw_mve_store(dm, dw_mve_pixel(dm, dm->start, ip, dm->taps, kw, kh,
+							      step, row_step, kw, 0, tail),
+					     o, tail);
+		}
+	}
+}
+
+static void __attribute__((noinline))
+dw_mve_quad(const struct tb_nn_dw_conv_params *p,
+	    const struct tb_nn_per_channel_quant_params *qp,
+	    const struct tb_nn_dims *id, const int8_t *in_batch,
+	    const struct tb_nn_dims *fd, const int8_t *filter,
+	    const int32_t *bias, const struct tb_nn_dims *od, int8_t *out_batch, int32_t c)
+{
+	const int32_t taps = fd->h * fd->w;
+	struct dw_mve dm;
+	int32x4_t sum = vdupq_n_s32(0);
+	int32_t i;
+
+	dm.p = vctp32q((uint32_t)(id->c - c));
+	for (i = 0; i < taps; i++) {
+		dm.taps[i] = vldrbq_z_s32(filter + (size_t)i * id->c + c, dm.p);
+		sum = vaddq_s32(sum, dm.taps[i]);
+	}
+	dm.bias = bias ? vldrwq_z_s32(bias + c, dm.p) : vdupq_n_s32(0);
+	dm.start = vaddq_s32(dm.bias, vmulq_n_s32(sum, p->input_offset));
+	dm.mult = vldrwq_z_s32(qp->multiplier + c, dm.p);
+	dm.shift = vldrwq_z_s32(qp->shift + c, dm.p);
+	dm.lo = vdupq_n_s32(p->activation.min);
+	dm.hi = vdupq_n_s32(p->activation.max);
+	dm.off = p->input_offset;
+	dm.out_off = p->output_offset;
+	if (id->c - c < 4)
+		dw_mve_body(&dm, p, id, in_batch, fd, od, out_batch, c, 1);
+	else
+		dw_mve_body(&dm, p, id, in_batch, fd, od, out_batch, c, 0);
+}
+#endif
+
 int tb_nn_depthwise_conv_s8(const struct tb_nn_context *ctx,
 			    const struct tb_nn_dw_conv_params *dw_conv_params,
 			    const struct tb_nn_per_channel_quant_params *quant_params,
@@ -462,7 +631,7 @@ int tb_nn_depthwise_conv_s8(const struct tb_nn_context *ctx,
 {
 	size_t in_batch, out_row;
 	int32_t b, oy, ox;
-#if TB_NN_HAVE_DSP
+#if TB_NN_USE_DSP
 	enum tb_nn_rqd_mode mode;
 #endif
 
@@ -476,7 +645,20 @@ int tb_nn_depthwise_conv_s8(const struct tb_nn_context *ctx,
 
 	in_batch = (size_t)input_dims->h * input_dims->w * input_dims->c;
 	out_row = (size_t)output_dims->w * output_dims->c;
-#if TB_NN_HAVE_DSP
+#if TB_NN_HAVE_MVE
+	if (filter_dims->h * filter_dims->w <= DW_MVE_TAPS) {
+		for (b = 0; b < input_dims->n; b++) {
+			const int8_t *ib = input + (size_t)b * in_batch;
+			int8_t *ob = output + (size_t)b * output_dims->h * out_row;
+			int32_t c;
+
+			for (c = 0; c < input_dims->c; c += 4)
+				dw_mve_quad(dw_conv_params, quant_params, input_dims, ib,
+					    filter_dims, filter, bias, output_dims, ob, c);
+		}
+		return TB_NN_OK;
+	}
+#elif TB_NN_USE_DSP
 	mode = tb_nn_rqd_mode(quant_params->multiplier, quant_params->shift, filter_dims->c,
 			      dw_conv_params->output_offset, dw_conv_params->activation.min,
 			      dw_conv_params->activation.max);

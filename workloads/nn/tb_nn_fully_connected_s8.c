@@ -10,12 +10,15 @@
  * takes a fast path when the weights are symmetric (filter_offset 0, as
  * TFLite's int8 converter makes them): four units at a time, on a DSP core
  * each four input bytes widened once (SXTAB16 adds the offset) for the
- * four weight rows, two SMLAD per row; elsewhere the vectorisable dot
+ * four weight rows, two SMLAD per row; on an MVE core (Cortex-M55)
+ * VMLADAVA/VADDVA, two rows per input run (checked on the target by
+ * tests/firmware/nn); elsewhere the vectorisable dot
  * products of tb_nn_dot.h.  Bit-identical (tests/workloads/test_nn_opt.c).
  * No scratch memory.
  */
 #include "tb_nn.h"
 #include "tb_nn_dot.h"
+#include "tb_nn_mve.h"
 #include "tb_nn_support.h"
 
 int32_t tb_nn_fully_connected_s8_get_buffer_size(const struct tb_nn_dims *filter_dims)
@@ -92,7 +95,7 @@ static inline int8_t fc_out(const struct tb_nn_fc_params *p, const struct tb_nn_
 	return (int8_t)tb_nn_clamp(acc, p->activation.min, p->activation.max);
 }
 
-#if TB_NN_HAVE_DSP
+#if TB_NN_USE_DSP
 static inline int32_t fc_row4(const int8_t *f, uint32_t xe, uint32_t xo, int32_t acc)
 {
 	const uint32_t g = tb_nn_read_u32(f);
@@ -159,6 +162,83 @@ static void fc_dsp(const struct tb_nn_fc_params *p, const struct tb_nn_rq *q,
 }
 #endif
 
+#if TB_NN_HAVE_MVE
+/*
+ * The MVE path: sum(f * (x + off)) = sum(f * x) + off * sum(f) modulo
+ * 2^32.  Two weight rows at a time against one input run, sixteen bytes
+ * per step: per row a VMLADAVA (the products) and a VADDVA (the row's
+ * sum); the last, partial step tail-predicated.  The four outputs of two
+ * row pairs are requantised together (tb_nn_mve_requant()).
+ */
+struct fc_mve_acc {
+	int32_t a0, a1;			/* row sums of f * x */
+	int32_t s0, s1;			/* row sums of f */
+};
+
+static inline struct fc_mve_acc fc_mve_rows2(const int8_t *x, const int8_t *f0,
+					     const int8_t *f1, int32_t depth)
+{
+	struct fc_mve_acc a = { 0, 0, 0, 0 };
+	int32_t n;
+
+	for (n = depth >> 4; n > 0; n--, x += 16, f0 += 16, f1 += 16) {
+		const int8x16_t xv = vldrbq_s8(x), w0 = vldrbq_s8(f0), w1 = vldrbq_s8(f1);
+
+		a.a0 = vmladavaq_s8(a.a0, w0, xv);
+		a.s0 = vaddvaq_s8(a.s0, w0);
+		a.a1 = vmladavaq_s8(a.a1, w1, xv);
+		a.s1 = vaddvaq_s8(a.s1, w1);
+	}
+	if (depth & 15) {
+		const mve_pred16_t p = vctp8q((uint32_t)(depth & 15));
+		const int8x16_t xv = vldrbq_z_s8(x, p);
+		const int8x16_t w0 = vldrbq_z_s8(f0, p), w1 = vldrbq_z_s8(f1, p);
+
+		a.a0 = vmladavaq_s8(a.a0, w0, xv);
+		a.s0 = vaddvaq_s8(a.s0, w0);
+		a.a1 = vmladavaq_s8(a.a1, w1, xv);
+		a.s1 = vaddvaq_s8(a.s1, w1);
+	}
+	return a;
+}
+
+/* One batch row: every unit, four at a time (the last group predicated;
+ * an odd last row computed twice). */
+static void fc_mve(const struct tb_nn_fc_params *p,
+		   const struct tb_nn_per_tensor_quant_params *qp, int32_t depth,
+		   int32_t units, const int8_t *ib, const int8_t *filter, const int32_t *bias,
+		   int8_t *ob)
+{
+	const int32x4_t mult = vdupq_n_s32(qp->multiplier), shift = vdupq_n_s32(qp->shift);
+	const int32x4_t lo = vdupq_n_s32(p->activation.min), hi = vdupq_n_s32(p->activation.max);
+	const uint32_t off = (uint32_t)p->input_offset;
+	int32_t oc, k;
+
+	for (oc = 0; oc < units; oc += 4) {
+		const mve_pred16_t pr = vctp32q((uint32_t)(units - oc));
+		int32_t acc[4];
+
+		for (k = 0; k < 4; k += 2) {
+			const int32_t r0 = oc + k < units ? oc + k : units - 1;
+			const int32_t r1 = oc + k + 1 < units ? oc + k + 1 : units - 1;
+			const struct fc_mve_acc a = fc_mve_rows2(ib, filter + (size_t)r0 * depth,
+								 filter + (size_t)r1 * depth, depth);
+
+			acc[k] = (int32_t)((uint32_t)a.a0 + off * (uint32_t)a.s0);
+			acc[k + 1] = (int32_t)((uint32_t)a.a1 + off * (uint32_t)a.s1);
+		}
+		{
+			int32x4_t v = vldrwq_s32(acc);
+
+			if (bias)
+				v = vaddq_s32(v, vldrwq_z_s32(bias + oc, pr));
+			vstrbq_p_s32(ob + oc, tb_nn_mve_requant(v, mult, shift, p->output_offset,
+								lo, hi), pr);
+		}
+	}
+}
+#endif
+
 int tb_nn_fully_connected_s8(const struct tb_nn_context *ctx,
 			     const struct tb_nn_fc_params *fc_params,
 			     const struct tb_nn_per_tensor_quant_params *quant_params,
@@ -185,7 +265,10 @@ int tb_nn_fully_connected_s8(const struct tb_nn_context *ctx,
 		const int8_t *ib = input + (size_t)b * depth;
 		int8_t *ob = output + (size_t)b * units;
 
-#if TB_NN_HAVE_DSP
+#if TB_NN_HAVE_MVE
+		fc_mve(p, quant_params, depth, units, ib, filter, bias, ob);
+		continue;
+#elif TB_NN_USE_DSP
 		if (p->input_offset >= -32640 && p->input_offset <= 32639) {
 			fc_dsp(p, &q, depth, units, ib, filter, bias, ob);
 			continue;
