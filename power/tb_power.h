@@ -76,6 +76,20 @@ enum tb_power_edges {
 	 * window opens at the rising edge and lasts the device's own
 	 * measured duration (the runner reports timer ticks). */
 	TB_POWER_EDGES_RISING = 1,
+	/* It reports falling edges as events (LPM01A `eventsrc d7 fal`):
+	 * the timestamps of a line that idles high and pulses low, each
+	 * caught by the event input whatever the pulse's length. */
+	TB_POWER_EDGES_FALLING = 2,
+};
+
+/* How the device marks its timed window on the line (docs/ENERGY.md). */
+enum tb_power_ts_style {
+	/* tinybench firmware: the line is high while the window is open. */
+	TB_POWER_TS_LEVEL  = 0,
+	/* EEMBC energy-mode firmware (MLPerf Tiny): the line idles high and
+	 * each timestamp is a low pulse (>= 1 us); the window runs from the
+	 * falling edge of one pulse to the falling edge of the next. */
+	TB_POWER_TS_PULSES = 1,
 };
 
 /* Configuration; a zeroed struct means the driver's defaults. */
@@ -87,6 +101,9 @@ struct tb_power_config {
 				* meter, LPM01A) */
 	double sample_hz;      /* 0: the driver's default */
 	int ts_input;          /* PPK2 logic input D0..D7 carrying the line */
+	enum tb_power_ts_style ts_style; /* what to listen for: an instrument
+				* with an event input (LPM01A) reports the
+				* edges that matter to the style */
 };
 
 /* What an instrument says it is, and how it is configured. */

@@ -325,6 +325,58 @@ static int window_rising(const struct tb_power_rec *r, const struct tb_power_win
 	return TB_OK;
 }
 
+/*
+ * Window between the falling edges of two timestamp pulses (EEMBC
+ * energy-mode firmware: the line idles high, a timestamp pulls it low for
+ * >= 1 us).  Each timed window is two pulses; the last pair is measured.
+ * Rising edges (the ends of the pulses) are reported only by an
+ * instrument that samples the line (TB_POWER_EDGES_BOTH); they tell
+ * whether the line idled high when sampling started.
+ */
+static int window_pulses(const struct tb_power_rec *r, const struct tb_power_window_params *p,
+			 uint64_t n, uint64_t *a, uint64_t *b, struct tb_error *err)
+{
+	const struct rec_edge *open = NULL, *close = NULL;
+	bool sampled = p->edges == TB_POWER_EDGES_BOTH;
+	unsigned falls = 0, need = 2 * p->windows;
+	char list[160], hint[200] = "";
+
+	for (size_t i = 0; i < r->n_edges; i++) {
+		const struct rec_edge *e = &r->edges[i];
+
+		if (e->level)
+			continue;
+		falls++;
+		open = close;
+		close = e;
+	}
+	if (sampled && r->n_edges && r->edges[0].level && r->edges[0].index > 0)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "timestamp line low when %s started sampling (it rose at %.3f s): timestamp pulses need a line that idles high (is the firmware built for EEMBC energy mode?)",
+				    p->instrument, at_s(p, r->edges[0].index));
+	if (sampled)
+		snprintf(hint, sizeof(hint),
+			 "; %s sees the line only at its samples: a pulse shorter than one sample period (%.1f us at %.0f Hz) can fall between two of them",
+			 p->instrument, 1e6 / p->sample_hz, p->sample_hz);
+	if (!falls)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "missing timestamp pulse: no falling edge in %.3f s of %s samples (is the timestamp pin wired to the monitor's input?)%s",
+				    at_s(p, n), p->instrument, hint);
+	edge_list(r, p, 0, list, sizeof(list));
+	if (falls > need)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "extra timestamp pulse: %u falling edges for %u timed window%s (2 each; at %s)",
+				    falls, p->windows, p->windows == 1 ? "" : "s", list);
+	if (falls < need)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "missing timestamp pulse: %u falling edge%s for %u timed window%s (2 each; at %s)%s",
+				    falls, falls == 1 ? "" : "s", p->windows,
+				    p->windows == 1 ? "" : "s", list, hint);
+	*a = open->index;
+	*b = close->index;
+	return TB_OK;
+}
+
 static double sum_range(const float *s, uint64_t a, uint64_t b)
 {
 	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -386,8 +438,16 @@ int tb_power_rec_analyze(struct tb_power_rec *r, const struct tb_power_window_pa
 	if (atomic_load(&r->errors))
 		return tb_error_set(err, TB_ERR_DEVICE, "%s reported an error during the trial: %s",
 				    p->instrument, r->error);
-	rc = p->edges == TB_POWER_EDGES_RISING ? window_rising(r, p, n, &a, &b, err) :
-		window_both(r, p, n, &a, &b, err);
+	if (p->style == TB_POWER_TS_PULSES)
+		rc = window_pulses(r, p, n, &a, &b, err);
+	else if (p->edges == TB_POWER_EDGES_BOTH)
+		rc = window_both(r, p, n, &a, &b, err);
+	else if (p->edges == TB_POWER_EDGES_RISING)
+		rc = window_rising(r, p, n, &a, &b, err);
+	else
+		rc = tb_error_set(err, TB_ERR_ARG,
+				  "%s reports falling edges only: that marks timestamp pulses, not a level window",
+				  p->instrument);
 	if (rc < 0)
 		return rc;
 	if (b <= a)

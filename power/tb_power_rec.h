@@ -9,7 +9,9 @@
  *
  *   window   [a, b): a = the sample after the rising edge, b = the sample
  *            after the falling edge (or a + duration x rate when the
- *            instrument reports rising edges only)
+ *            instrument reports rising edges only); for timestamp pulses
+ *            (EEMBC energy mode) a and b are the falling edges of the
+ *            last two pulses
  *   energy   E = V x sum(I[a..b-1]) / rate            (joules)
  *   per inference E / N, mean power E / ((b - a) / rate)
  *   trace    mean power per bin of round(rate / bin_hz) samples (float mW)
@@ -70,6 +72,8 @@ struct tb_power_window_params {
 				* than one when the link repeated the batch;
 				* the last one is measured */
 	enum tb_power_edges edges;
+	enum tb_power_ts_style style; /* level (tinybench) or pulses (EEMBC
+				* energy mode: two pulses per window) */
 	double duration_s;     /* the device's own length of the window;
 				* needed with TB_POWER_EDGES_RISING */
 	double min_window_s;   /* shorter windows fail (0: none) */

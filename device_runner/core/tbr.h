@@ -53,7 +53,10 @@ struct tbr_port {
 	 * in timer units, e.g. an emulator port that converts virtual timer
 	 * ticks into an exact instruction count (docs/FIRMWARE.md). */
 	uint64_t (*elapsed)(void *ctx, uint64_t t0, uint64_t t1);
-	/* Drive the timestamp pin (1 = window open).  May be NULL. */
+	/* Drive the timestamp pin (1 = window open).  May be NULL.  A port
+	 * of EEMBC energy-mode firmware (tbr_config.eembc_energy) makes each
+	 * call one timestamp instead, whatever the level: a low pulse of
+	 * >= 1 us on a pin that idles high (docs/EEMBC.md). */
 	void (*timestamp)(void *ctx, int level);
 	/* Call fn(arg) on the inference stack, which the port paints with
 	 * TBR_PAINT first; store the bytes of it that were touched in *used.
@@ -100,6 +103,10 @@ struct tbr_config {
 	/* EEMBC: the model `profile%` names and `infer%` runs (EEMBC firmware
 	 * carries one model); NULL: the first of workloads. */
 	const struct tb_workload *eembc_model;
+	/* EEMBC energy mode (MLPerf Tiny's energy-mode firmware): `infer%`
+	 * and `timestamp%` write no m-lap-us line; the timestamps are the
+	 * port's timestamp pulses, which an energy monitor records. */
+	uint8_t eembc_energy;
 };
 
 /* Counters a port may report (e.g. in a debug build). */

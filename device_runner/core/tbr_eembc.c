@@ -11,12 +11,14 @@
  *
  *   name%            m-name-dut-[<board>]
  *   profile%         m-profile-[tinybench runner <version>], m-model-[<model>]
- *   timestamp%       m-lap-us-<u32>
+ *   timestamp%       m-lap-us-<u32> (energy mode: a timestamp pulse)
  *   db load N%       m-[Expecting N bytes]
  *   db <hex>%        (bytes appended) ... m-load-done after N bytes
  *   db print%        m-buffer-xx-xx-... (8 bytes a line)
  *   infer N W%       m-warmup-start-W, m-warmup-done, m-infer-start-N,
  *                    m-lap-us-<t0>, m-lap-us-<t1>, m-infer-done, m-results-[...]
+ *                    (energy mode: no m-lap-us lines; the port pulses its
+ *                    timestamp pin at the window's two edges instead)
  *   results%         m-results-[...]
  *   help%            the command list
  *   anything else    e-[Unknown command: <cmd>]
@@ -395,6 +397,23 @@ static void cmd_db(struct out *o, struct tbr *r, const char *rest)
 	}
 }
 
+/* Warm-ups are untimed: their batch runs without the timestamp pin, which
+ * tbr_run_batch() would otherwise drive around an empty timed part (two
+ * extra timestamps in energy mode). */
+static int run_warmups(struct tbr *r, const struct tb_workload *wl, uint32_t n,
+		       struct tbr_batch *b)
+{
+	const struct tbr_port *port = r->port;
+	struct tbr_port quiet = *port;
+	int rc;
+
+	quiet.timestamp = NULL;
+	r->port = &quiet;
+	rc = tbr_run_batch(r, wl, 0, n, 0, b);
+	r->port = port;
+	return rc;
+}
+
 static void cmd_infer(struct out *o, struct tbr *r, const char *rest)
 {
 	const struct tb_workload *wl = r->ee.model;
@@ -426,7 +445,7 @@ static void cmd_infer(struct out *o, struct tbr *r, const char *rest)
 	out_u64(o, warmups);
 	out_end(o);
 	out_flush(o);
-	if (warmups && (tbr_run_batch(r, wl, 0, warmups, 0, &b) < 0 || b.rc < 0)) {
+	if (warmups && (run_warmups(r, wl, warmups, &b) < 0 || b.rc < 0)) {
 		out_str(o, "e-[Inference failed]\r\n");
 		return;
 	}
@@ -442,9 +461,13 @@ static void cmd_infer(struct out *o, struct tbr *r, const char *rest)
 	}
 	r->ee.have_output = 1;
 	/* The two timestamps, written now that the window is closed: the
-	 * first is the start of the window, the second start + its length. */
-	out_lap(o, ticks_us(r, t0));
-	out_lap(o, ticks_us(r, t0) + ticks_us(r, b.total));
+	 * first is the start of the window, the second start + its length.
+	 * Energy mode: they were the pin's pulses (tbr_run_batch() drives
+	 * the pin at the window's edges). */
+	if (!r->cfg.eembc_energy) {
+		out_lap(o, ticks_us(r, t0));
+		out_lap(o, ticks_us(r, t0) + ticks_us(r, b.total));
+	}
 	out_str(o, "m-infer-done\r\n");
 	out_results(o, r);
 }
@@ -464,7 +487,10 @@ static int run_command(struct tbr *r, const char *line)
 		out_str(&o, r->ee.model->name);
 		out_str(&o, "]\r\n");
 	} else if (word_eq(w, n, "timestamp")) {
-		out_lap(&o, ticks_us(r, r->port->ticks(r->port->ctx)));
+		if (!r->cfg.eembc_energy)
+			out_lap(&o, ticks_us(r, r->port->ticks(r->port->ctx)));
+		else if (r->port->timestamp)
+			r->port->timestamp(r->port->ctx, 1);
 	} else if (word_eq(w, n, "db")) {
 		cmd_db(&o, r, rest);
 	} else if (word_eq(w, n, "infer")) {

@@ -83,6 +83,18 @@ static const struct enum_def protocol_defs[] = {
 	{ NULL, 0 },
 };
 
+static const struct enum_def eembc_mode_defs[] = {
+	{ "performance", TB_BOARD_EEMBC_PERFORMANCE },
+	{ "energy", TB_BOARD_EEMBC_ENERGY },
+	{ NULL, 0 },
+};
+
+static const struct enum_def eembc_link_defs[] = {
+	{ "direct", TB_BOARD_EEMBC_DIRECT },
+	{ "io-manager", TB_BOARD_EEMBC_IO_MANAGER },
+	{ NULL, 0 },
+};
+
 /* Fixed architectures; RISC-V ISA strings are checked by pattern. */
 static const char *const arch_names[] = {
 	"native", "armv6-m", "armv7-m", "armv7e-m", "armv8-m.base",
@@ -122,10 +134,20 @@ const char *tb_board_protocol_name(enum tb_board_protocol v)
 	return enum_name(protocol_defs, v);
 }
 
+const char *tb_board_eembc_mode_name(enum tb_board_eembc_mode v)
+{
+	return enum_name(eembc_mode_defs, v);
+}
+
+const char *tb_board_eembc_link_name(enum tb_board_eembc_link v)
+{
+	return enum_name(eembc_link_defs, v);
+}
+
 /* ---- the schema ------------------------------------------------------- */
 
 enum section { SEC_NONE, SEC_BOARD, SEC_FLASH, SEC_RESET, SEC_QEMU, SEC_POWER,
-	SEC__COUNT };
+	SEC_EEMBC, SEC__COUNT };
 
 static const char *const section_names[SEC__COUNT] = {
 	[SEC_NONE] = "",
@@ -134,6 +156,7 @@ static const char *const section_names[SEC__COUNT] = {
 	[SEC_RESET] = "reset",
 	[SEC_QEMU] = "qemu",
 	[SEC_POWER] = "power",
+	[SEC_EEMBC] = "eembc",
 };
 
 enum key_id {
@@ -143,7 +166,7 @@ enum key_id {
 	K_FIRMWARE, K_QEMU_PROGRAM, K_QEMU_MACHINE, K_QEMU_CPU,
 	K_QEMU_ICOUNT_SHIFT, K_QEMU_EXTRA, K_QEMU_TSLINE, K_FLASH_IMAGE,
 	K_POWER_VOLTAGE, K_POWER_ACTIVE, K_POWER_IDLE, K_POWER_SUPPLY, K_POWER_PIN,
-	K_PROTOCOL,
+	K_PROTOCOL, K_EEMBC_MODE, K_EEMBC_LINK, K_EEMBC_DUT_BAUD,
 	K__COUNT
 };
 
@@ -187,6 +210,9 @@ static const struct key_def keys[K__COUNT] = {
 	[K_POWER_SUPPLY]  = { SEC_POWER, "supply", false, false },
 	[K_POWER_PIN]     = { SEC_POWER, "timestamp_pin", false, false },
 	[K_PROTOCOL]      = { SEC_BOARD, "protocol", false, false },
+	[K_EEMBC_MODE]    = { SEC_EEMBC, "mode", false, false },
+	[K_EEMBC_LINK]    = { SEC_EEMBC, "link", false, false },
+	[K_EEMBC_DUT_BAUD] = { SEC_EEMBC, "dut_baud", false, false },
 };
 
 /* [qemu] timestamp_line: the channel of the firmware's timestamp bridge. */
@@ -724,6 +750,16 @@ static int store_value(struct board_parse *p, enum key_id id, const char *v)
 		rc = parse_enum(p, id, v, protocol_defs, &e);
 		b->protocol = (enum tb_board_protocol)e;
 		return rc;
+	case K_EEMBC_MODE:
+		rc = parse_enum(p, id, v, eembc_mode_defs, &e);
+		b->eembc_mode = (enum tb_board_eembc_mode)e;
+		return rc;
+	case K_EEMBC_LINK:
+		rc = parse_enum(p, id, v, eembc_link_defs, &e);
+		b->eembc_link = (enum tb_board_eembc_link)e;
+		return rc;
+	case K_EEMBC_DUT_BAUD:
+		return parse_u32(p, id, v, 300, BAUD_MAX, &b->eembc_dut_baud);
 	case K__COUNT:
 		break;
 	}
@@ -791,7 +827,7 @@ static int check_section(struct board_parse *p, const char *line)
 		}
 	}
 	return fail_at(p, p->lineno, NULL, TB_ERR_FORMAT,
-		       "unknown section [%.*s]; known sections: [board], [flash], [reset], [qemu], [power]",
+		       "unknown section [%.*s]; known sections: [board], [flash], [reset], [qemu], [power], [eembc]",
 		       (int)len, line + 1);
 }
 
@@ -920,6 +956,28 @@ static int check_protocol(struct board_parse *p)
 		return fail_at(p, p->key_line[K_TIMING], "timing", TB_ERR_FORMAT,
 			       "not used with protocol = eembc: the firmware's m-lap-us "
 			       "timestamps are microseconds; leave timing out");
+	return 0;
+}
+
+/* [eembc] describes EEMBC firmware: protocol = eembc only (with `auto`
+ * the host learns the protocol when it connects, too late for a mode). */
+static int check_eembc(struct board_parse *p)
+{
+	struct tb_board *b = p->b;
+	static const enum key_id ks[] = { K_EEMBC_MODE, K_EEMBC_LINK, K_EEMBC_DUT_BAUD };
+
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
+		if (p->key_line[ks[i]] && b->protocol != TB_BOARD_PROTOCOL_EEMBC)
+			return fail_at(p, p->key_line[ks[i]], keys[ks[i]].name, TB_ERR_FORMAT,
+				       "[eembc] keys describe EEMBC firmware: they need protocol = eembc in [board]");
+	if (b->eembc_link == TB_BOARD_EEMBC_IO_MANAGER && !b->eembc_dut_baud)
+		b->eembc_dut_baud = 9600;   /* MLPerf Tiny's energy set-up */
+	if (b->eembc_link == TB_BOARD_EEMBC_DIRECT && p->key_line[K_EEMBC_DUT_BAUD])
+		return fail_at(p, p->key_line[K_EEMBC_DUT_BAUD], "dut_baud", TB_ERR_FORMAT,
+			       "is the DUT's rate behind an IO manager: it needs link = io-manager (a direct link's rate is [board] baud)");
+	if (b->eembc_mode == TB_BOARD_EEMBC_ENERGY && b->energy_monitor == TB_BOARD_ENERGY_NONE)
+		return fail_at(p, p->key_line[K_EEMBC_MODE], "mode", TB_ERR_FORMAT,
+			       "energy-mode firmware is timed by an energy monitor: name it with energy_monitor in [board]");
 	return 0;
 }
 
@@ -1065,7 +1123,7 @@ static int parse_board_file(struct board_parse *p)
 	if (line < 0)
 		return fail_at(p, 0, NULL, TB_ERR_NOMEM, "libinih failed (%d)",
 			       line);
-	if (check_required(p) || check_protocol(p) || check_transport(p) ||
+	if (check_required(p) || check_protocol(p) || check_eembc(p) || check_transport(p) ||
 	    check_reset(p) || check_power(p))
 		return p->rc;
 	if (!p->b->firmware && p->b->transport != TB_BOARD_TRANSPORT_SIM &&

@@ -65,6 +65,21 @@ enum tb_board_protocol {
 	TB_BOARD_PROTOCOL_AUTO      = 2, /* ask `name%` first, else tinybench */
 };
 
+/* [eembc] mode: which build of MLPerf Tiny firmware the board runs
+ * (docs/EEMBC.md).  Stored: append only. */
+enum tb_board_eembc_mode {
+	TB_BOARD_EEMBC_PERFORMANCE = 0, /* m-lap-us timestamps (the default) */
+	TB_BOARD_EEMBC_ENERGY      = 1, /* GPIO timestamp pulses, no m-lap-us:
+					 * the energy monitor times the window */
+};
+
+/* [eembc] link: how the host reaches the firmware's UART. */
+enum tb_board_eembc_link {
+	TB_BOARD_EEMBC_DIRECT     = 0, /* the port is the DUT's UART */
+	TB_BOARD_EEMBC_IO_MANAGER = 1, /* through MLPerf Tiny's IO manager:
+					* `dut CMD%`, replies `[dut]: ...` */
+};
+
 /* [qemu] timestamp_line: how the firmware's timestamp bridge reaches the
  * harness under QEMU (docs/ENERGY.md, "QEMU boards"). */
 enum tb_board_qemu_tsline {
@@ -141,6 +156,11 @@ struct tb_board {
 	char *path;                  /* the file this board came from */
 	char *overrides;             /* file it replaced, or NULL */
 	enum tb_board_protocol protocol; /* [board] protocol */
+	/* [eembc], protocol = eembc only (docs/BOARDS.md) */
+	enum tb_board_eembc_mode eembc_mode;
+	enum tb_board_eembc_link eembc_link;
+	uint32_t eembc_dut_baud;     /* the DUT's UART behind the IO manager
+				      * (default 9600); 0 with link = direct */
 };
 
 /* Names of enum values as written in board files ("serial", "dtr"). */
@@ -149,6 +169,8 @@ const char *tb_board_reset_name(enum tb_board_reset v);
 const char *tb_board_energy_name(enum tb_board_energy v);
 const char *tb_board_timing_name(enum tb_board_timing v);
 const char *tb_board_protocol_name(enum tb_board_protocol v);
+const char *tb_board_eembc_mode_name(enum tb_board_eembc_mode v);
+const char *tb_board_eembc_link_name(enum tb_board_eembc_link v);
 
 /*
  * Parse one board file.  On success *out is a new board the caller owns

@@ -9,6 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+/* What an IO manager puts before each line it relays from the DUT. */
+#define IOM_PREFIX "[dut]: "
+/* Bytes per `db` through an IO manager (the MLPerf Tiny runner's). */
+#define TB_EEMBC_DB_BYTES_IOM 26
+
 struct tb_eembc {
 	struct tb_transport *t;
 	struct tb_eembc_config cfg;
@@ -19,6 +24,8 @@ struct tb_eembc {
 	size_t line_len;
 	int line_long;            /* the line being read went over the max */
 	struct tb_eembc_line msg;
+	int from_dut;             /* msg came from the DUT (through an IO
+				   * manager: its `[dut]: ` prefix) */
 	double values[TB_EEMBC_MAX_VALUES];
 	double results[TB_EEMBC_MAX_VALUES]; /* the last m-results kept */
 	struct tb_eembc_stats stats;
@@ -53,7 +60,7 @@ int tb_eembc_new(struct tb_transport *t, const struct tb_eembc_config *cfg,
 	if (e->cfg.hello_timeout_ms <= 0)
 		e->cfg.hello_timeout_ms = 1000;
 	if (!e->cfg.db_bytes)
-		e->cfg.db_bytes = TB_EEMBC_DB_BYTES;
+		e->cfg.db_bytes = e->cfg.io_manager ? TB_EEMBC_DB_BYTES_IOM : TB_EEMBC_DB_BYTES;
 	if (3 + 2 * e->cfg.db_bytes + 1 > TB_EEMBC_CMD_MAX) {
 		uint32_t n = e->cfg.db_bytes;
 
@@ -96,6 +103,15 @@ static int next_line(struct tb_eembc *e, int64_t deadline, struct tb_error *err)
 				continue;
 			}
 			e->line[e->line_len] = '\0';
+			e->from_dut = !e->cfg.io_manager;
+			if (e->cfg.io_manager && !e->line_long &&
+			    !strncmp(e->line, IOM_PREFIX, strlen(IOM_PREFIX))) {
+				size_t k = strlen(IOM_PREFIX);
+
+				memmove(e->line, e->line + k, e->line_len - k + 1);
+				e->line_len -= k;
+				e->from_dut = 1;
+			}
 			if (e->line_long) {
 				e->stats.long_lines++;
 				e->msg.kind = TB_EEMBC_MALFORMED;
@@ -143,19 +159,54 @@ static void drain(struct tb_eembc *e)
 	e->rx_len = e->rx_pos = 0;
 }
 
-static int send_command(struct tb_eembc *e, const char *cmd, struct tb_error *err)
+/* cmd% to the DUT (through an IO manager: `dut cmd%`), or to the IO
+ * manager itself (own). */
+static int send_command(struct tb_eembc *e, const char *cmd, int own, struct tb_error *err)
 {
-	size_t n = strlen(cmd);
-	char buf[TB_EEMBC_CMD_MAX + 2];
+	const char *via = e->cfg.io_manager && !own ? "dut " : "";
+	size_t n = strlen(cmd), k = strlen(via);
+	char buf[TB_EEMBC_CMD_MAX + 8];
 
-	if (n + 1 > TB_EEMBC_CMD_MAX || n + 1 >= sizeof(buf))
+	if (n + 1 > TB_EEMBC_CMD_MAX || k + n + 1 >= sizeof(buf))
 		return tb_error_set(err, TB_ERR_ARG,
 				    "EEMBC command '%.20s...' longer than the firmware's %d characters",
 				    cmd, TB_EEMBC_CMD_MAX);
-	memcpy(buf, cmd, n);
-	buf[n] = '%';
+	memcpy(buf, via, k);
+	memcpy(buf + k, cmd, n);
+	buf[k + n] = '%';
 	e->stats.commands++;
-	return tb_transport_write(e->t, (const uint8_t *)buf, n + 1, 5000, err);
+	return tb_transport_write(e->t, (const uint8_t *)buf, k + n + 1, 5000, err);
+}
+
+/*
+ * Through an IO manager, the part of a reply before the DUT's lines: the
+ * IO manager's own lines up to its m-ready, which must include
+ * m-dut-passthrough(...).  DUT lines before it are left over from earlier
+ * (start-up) and skipped.  Returns 1 when the IO manager's part is over,
+ * 0 to read on, < 0 on its error.
+ */
+static int iom_line(struct tb_eembc *e, const char *cmd, int *passed, struct tb_error *err)
+{
+	if (e->from_dut) {
+		e->stats.stray_lines++;
+		return 0;
+	}
+	if (!strncmp(e->line, "m-dut-passthrough(", 18)) {
+		*passed = 1;
+		return 0;
+	}
+	if (e->msg.kind == TB_EEMBC_ERROR)
+		return tb_error_set(err, TB_ERR_DEVICE, "'dut %s%%': IO manager error: %s", cmd,
+				    e->msg.text);
+	if (e->msg.kind != TB_EEMBC_READY) {
+		e->stats.stray_lines++;
+		return 0;
+	}
+	if (!*passed)
+		return tb_error_set(err, TB_ERR_PROTO,
+				    "'dut %s%%': the IO manager did not pass the command on (no m-dut-passthrough before its m-ready): is the port the IO manager's?",
+				    cmd);
+	return 1;
 }
 
 /* Milliseconds to wait for a command that carries `bytes` to be answered. */
@@ -186,14 +237,25 @@ static int command(struct tb_eembc *e, const char *cmd, int timeout_ms, int stal
 {
 	struct tb_error first = { 0 };
 	int64_t deadline = now_ms() + timeout_ms;
-	int rc, failed = 0, lines = 0;
+	int rc, failed = 0, lines = 0, iom_done = !e->cfg.io_manager, passed = 0;
 
 	drain(e);
-	rc = send_command(e, cmd, err);
+	rc = send_command(e, cmd, 0, err);
 	if (rc < 0)
 		return rc;
 	for (;;) {
 		rc = next_line(e, deadline, err);
+		if (rc == TB_OK && !iom_done) {
+			rc = iom_line(e, cmd, &passed, err);
+			if (rc < 0)
+				return rc;
+			iom_done = rc;
+			continue;
+		}
+		if (rc == TB_OK && !e->from_dut) {
+			e->stats.stray_lines++; /* IO manager chatter */
+			continue;
+		}
 		if (rc == TB_ERR_TIMEOUT) {
 			if (failed) {
 				if (err)
@@ -280,6 +342,35 @@ static int on_ident(struct tb_eembc *e, void *user, struct tb_error *err)
 	return 0;
 }
 
+/* The IO manager's `name%`: a line of text, then its m-ready (DUT lines
+ * left over from start-up are skipped); tried as often as the DUT's. */
+static int iom_name(struct tb_eembc *e, char *name, size_t len, struct tb_error *err)
+{
+	int rc = TB_OK;
+
+	for (int i = 0; i < e->cfg.hello_attempts; i++) {
+		int64_t deadline = now_ms() + e->cfg.hello_timeout_ms;
+
+		drain(e);
+		name[0] = '\0';
+		rc = send_command(e, "name", 1, err);
+		while (rc == TB_OK) {
+			rc = next_line(e, deadline, err);
+			if (rc < 0 || e->from_dut)
+				continue;
+			if (e->msg.kind == TB_EEMBC_READY && name[0])
+				return TB_OK;
+			if (e->msg.kind != TB_EEMBC_READY)
+				snprintf(name, len, "%s", e->line);
+		}
+		if (rc == TB_ERR_INTERRUPTED || rc == TB_ERR_CLOSED || rc == TB_ERR_IO)
+			return rc;
+	}
+	return tb_error_set(err, rc == TB_OK ? TB_ERR_PROTO : rc,
+			    "no IO manager answered 'name%%' (%d attempts of %d ms): the board file says link = io-manager; is the port the IO manager's?",
+			    e->cfg.hello_attempts, e->cfg.hello_timeout_ms);
+}
+
 int tb_eembc_identify(struct tb_eembc *e, struct tb_eembc_identity *id,
 		      struct tb_error *err)
 {
@@ -287,6 +378,11 @@ int tb_eembc_identify(struct tb_eembc *e, struct tb_eembc_identity *id,
 	int rc = TB_ERR_TIMEOUT;
 
 	memset(id, 0, sizeof(*id));
+	if (e->cfg.io_manager) {
+		rc = iom_name(e, id->io_manager, sizeof(id->io_manager), err);
+		if (rc < 0)
+			return rc;
+	}
 	for (int i = 0; i < e->cfg.hello_attempts && !x.have_name; i++) {
 		if (i)
 			e->stats.retries++;
@@ -447,6 +543,8 @@ static int on_infer(struct tb_eembc *e, void *user, struct tb_error *err)
 		x->have_start = 1;
 		break;
 	case TB_EEMBC_LAP_US:
+		if (e->cfg.energy_mode)
+			break;  /* not expected; the window is on the GPIO */
 		if (!x->have_start || x->have_done)
 			break; /* a timestamp outside the window: not ours */
 		if (x->n_laps >= 2)
@@ -489,7 +587,7 @@ int tb_eembc_infer(struct tb_eembc *e, uint32_t count, uint32_t warmups,
 	if (!x.have_start || !x.have_done)
 		return tb_error_set(err, TB_ERR_PROTO,
 				    "'%s%%': the reply lacks m-infer-start or m-infer-done", cmd);
-	if (x.n_laps != 2)
+	if (x.n_laps != 2 && !e->cfg.energy_mode)
 		return tb_error_set(err, TB_ERR_PROTO,
 				    "'%s%%': %d m-lap-us timestamps in the window, 2 needed "
 				    "(energy-mode firmware signals them on a GPIO instead)",
@@ -498,10 +596,12 @@ int tb_eembc_infer(struct tb_eembc *e, uint32_t count, uint32_t warmups,
 		return tb_error_set(err, TB_ERR_PROTO, "'%s%%': no m-results", cmd);
 	res->count = count;
 	res->warmups = warmups;
+	res->values = e->results;
+	if (e->cfg.energy_mode)
+		return TB_OK;   /* the window is on the timestamp line */
 	res->lap0 = x.laps[0];
 	res->lap1 = x.laps[1];
 	res->elapsed_us = (uint32_t)(x.laps[1] - x.laps[0]);
-	res->values = e->results;
 	if (res->elapsed_us == 0)
 		return tb_error_set(err, TB_ERR_PROTO,
 				    "device reports 0 us for %u inferences", count);

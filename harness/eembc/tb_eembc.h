@@ -15,6 +15,14 @@
  * after every command (the firmware parses commands in the buffer the UART
  * keeps filling, so a second command in flight would corrupt the first).
  *
+ * Two links (docs/EEMBC.md): the DUT's UART itself, or MLPerf Tiny's IO
+ * manager in between (io_manager): every command goes as `dut CMD%`, the
+ * IO manager answers `m-dut-passthrough(CMD)` and its own `m-ready`, then
+ * relays the DUT's lines prefixed `[dut]: ` up to the DUT's `m-ready`.
+ * Energy-mode firmware (energy_mode) marks its timed window with GPIO
+ * pulses an energy monitor records instead of m-lap-us lines: `infer`
+ * then reports no time (elapsed_us 0).
+ *
  * Layers: tb_eembc_parse_line() classifies one line (pure, no I/O; the
  * tests feed it the quirks); struct tb_eembc is a driver on a transport;
  * tb_eembc_dut_new() wraps it as a device driver for sessions (tb_dut.h).
@@ -99,8 +107,12 @@ struct tb_eembc_config {
 	int cmd_timeout_ms;        /* base wait for a command's m-ready; 0: 2000 */
 	int hello_attempts;        /* `name%` tries; 0: 3 */
 	int hello_timeout_ms;      /* per try; 0: 1000 */
-	uint32_t db_bytes;         /* bytes per `db` command; 0: 31; at most
-				    * 38 (3 + 2 x 38 + 1 = 80 characters) */
+	uint32_t db_bytes;         /* bytes per `db` command; 0: 31 (26
+				    * through an IO manager, as the MLPerf
+				    * Tiny runner); at most 38 (3 + 2 x 38 + 1
+				    * = 80 characters) */
+	int io_manager;            /* through an IO manager (see above) */
+	int energy_mode;           /* energy-mode firmware: no m-lap-us */
 	volatile sig_atomic_t *cancel; /* polled while waiting */
 };
 
@@ -108,20 +120,24 @@ struct tb_eembc_identity {
 	char name[TB_EEMBC_TEXT_MAX + 1];    /* m-name-dut-[name] */
 	char profile[TB_EEMBC_TEXT_MAX + 1]; /* m-profile-[...] */
 	char model[TB_EEMBC_TEXT_MAX + 1];   /* m-model-[...], "" if none */
+	char io_manager[TB_EEMBC_TEXT_MAX + 1]; /* its answer to `name%`, ""
+						 * on a direct link */
 };
 
 struct tb_eembc_infer {
 	uint32_t count;            /* N, as m-infer-start said */
 	uint32_t warmups;
 	uint32_t lap0, lap1;       /* the two m-lap-us values */
-	uint64_t elapsed_us;       /* lap1 - lap0, modulo 2^32 */
+	uint64_t elapsed_us;       /* lap1 - lap0, modulo 2^32; 0 in energy
+				    * mode (the energy monitor has the time) */
 	size_t n_values;
 	const double *values;      /* m-results, owned by the driver */
 };
 
 struct tb_eembc_stats {
 	uint32_t commands;
-	uint32_t stray_lines;      /* debug output and other m- lines ignored */
+	uint32_t stray_lines;      /* debug output and other m- lines ignored
+				    * (and IO manager chatter) */
 	uint32_t stale_ready;      /* m-ready that ended no command of ours */
 	uint32_t long_lines;       /* lines over TB_EEMBC_LINE_MAX */
 	uint32_t timeouts;
@@ -134,7 +150,8 @@ int tb_eembc_new(struct tb_transport *t, const struct tb_eembc_config *cfg,
 		 struct tb_eembc **out, struct tb_error *err);
 void tb_eembc_free(struct tb_eembc *e);
 
-/* `name%` (with retries), then `profile%`. */
+/* Through an IO manager, its own `name%` first; then the DUT's `name%`
+ * (with retries) and `profile%`. */
 int tb_eembc_identify(struct tb_eembc *e, struct tb_eembc_identity *id,
 		      struct tb_error *err);
 

@@ -45,7 +45,10 @@ static int ed_identify(void *ctx, struct tbp_hello_rsp *caps, struct tb_error *e
 	caps->window = 1;
 	caps->clock_hz = d->board && d->board->clock_hz <= UINT32_MAX ?
 			 (uint32_t)d->board->clock_hz : 0;
-	caps->timer_hz = 1000000;          /* m-lap-us: microseconds */
+	caps->timer_hz = 1000000;          /* m-lap-us: microseconds (energy
+					    * mode: the session's window in us) */
+	if (d->board && d->board->eembc_mode == TB_BOARD_EEMBC_ENERGY)
+		caps->flags |= TBP_CAP_TIMESTAMP_PIN;
 	caps->max_input = 1u << 24;
 	copy_printable(caps->board, sizeof(caps->board), id.name[0] ? id.name : "eembc-dut");
 	copy_printable(caps->cpu, sizeof(caps->cpu), d->board ? d->board->cpu : "");
@@ -204,6 +207,12 @@ int tb_eembc_dut_new(struct tb_eembc *e, const struct tb_board *board,
 	dut->info.protocol = TB_DUT_EEMBC;
 	dut->info.name = "eembc";
 	dut->info.timing_method = "eembc-lap-us";
+	if (board && board->eembc_mode == TB_BOARD_EEMBC_ENERGY) {
+		/* Latency from the energy monitor's window between the two
+		 * timestamp pulses. */
+		dut->info.timing_method = "eembc-gpio-timestamps";
+		dut->info.timed_by_monitor = 1;
+	}
 	dut->info.has_memory = 0;
 	dut->info.has_model_hash = 0;
 	dut->info.output = TB_DUT_OUTPUT_F32;

@@ -48,7 +48,10 @@ struct tb_dut_info {
 	enum tb_dut_protocol protocol;
 	const char *name;          /* "tinybench", "eembc" */
 	const char *timing_method; /* NULL: from the board file / caps;
-				    * "eembc-lap-us" */
+				    * "eembc-lap-us", "eembc-gpio-timestamps" */
+	int timed_by_monitor;      /* infer reports no time: the timed window
+				    * is the energy monitor's (EEMBC energy
+				    * mode; the session needs one) */
 	int has_memory;            /* INFER reports stack and arena peaks */
 	int has_model_hash;        /* caps.workloads[].model_hash is real */
 	enum tb_dut_output output;

@@ -63,7 +63,23 @@ struct tb_energy {
 	double t_start;
 	struct tb_power_result last;
 	bool have_last;
+	/* EEMBC energy-mode firmware: timestamps are pulses on a line that
+	 * idles high, not a level (docs/EEMBC.md) */
+	enum tb_power_ts_style style;
+	double probe_window_s;        /* of the last tb_energy_probe_end() */
 };
+
+/* Link-level repeats of the batch so far (each one is another window on
+ * the line); the EEMBC driver has no link and never repeats. */
+static uint32_t link_retries(struct tb_link *link)
+{
+	struct tb_link_stats st;
+
+	if (!link)
+		return 0;
+	tb_link_get_stats(link, &st);
+	return st.retries;
+}
 
 static double mono_s(void)
 {
@@ -177,6 +193,8 @@ static int spawn_emulator(struct tb_energy *e, struct tb_error *err)
 	args[n++] = act;
 	args[n++] = "--idle-ua";
 	args[n++] = idle;
+	args[n++] = "--timestamps";
+	args[n++] = e->style == TB_POWER_TS_PULSES ? "pulses" : "level";
 	/* Test hooks go to the first emulator only: one restarted after it
 	 * "vanished" is a healthy instrument. */
 	for (size_t i = 0; !e->faults_used && e->o.emu_args && e->o.emu_args[i] &&
@@ -341,6 +359,9 @@ int tb_energy_open(const struct tb_board *b, const struct tb_energy_opts *o,
 	e->cfg.external_supply = b->has_power && b->power_external_supply;
 	e->cfg.sample_hz = o->sample_hz;
 	e->cfg.ts_input = 0;
+	e->style = b->protocol == TB_BOARD_PROTOCOL_EEMBC &&
+		   b->eembc_mode == TB_BOARD_EEMBC_ENERGY ? TB_POWER_TS_PULSES : TB_POWER_TS_LEVEL;
+	e->cfg.ts_style = e->style;
 	switch (b->transport) {
 	case TB_BOARD_TRANSPORT_SIM:
 		rc = setup_sim(e, runner_args, err);
@@ -609,7 +630,6 @@ static int wait_first_sample(struct tb_energy *e, struct tb_error *err)
 int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link, struct tb_error *err)
 {
 	struct tb_power_sink sink;
-	struct tb_link_stats st;
 	int rc;
 
 	if (!e)
@@ -640,8 +660,7 @@ int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link, struct tb_e
 		return rc;
 	tb_power_rec_reset(e->rec);
 	sink = tb_power_rec_sink(e->rec);
-	tb_link_get_stats(link, &st);
-	e->retries0 = st.retries;
+	e->retries0 = link_retries(link);
 	e->thread_rc = TB_OK;
 	tb_error_clear(&e->thread_err);
 	e->t_start = mono_s();
@@ -686,12 +705,13 @@ static int wait_cover(struct tb_energy *e, double hz, struct tb_error *err)
 	}
 }
 
-int tb_energy_trial_end(struct tb_energy *e, struct tb_link *link, uint64_t inferences,
-			double duration_s, struct tb_error *err)
+/* Stop the acquisition once it covers the window, and analyse it (probe:
+ * a calibration batch, whose window only has to exist). */
+static int end_acquisition(struct tb_energy *e, struct tb_link *link, uint64_t inferences,
+			   double duration_s, bool probe, struct tb_error *err)
 {
 	const struct tb_power_info *in;
 	struct tb_power_window_params wp = { 0 };
-	struct tb_link_stats st;
 	int rc;
 
 	if (!e)
@@ -719,24 +739,57 @@ int tb_energy_trial_end(struct tb_energy *e, struct tb_link *link, uint64_t infe
 	rc = tb_power_stop(e->dev, err);
 	if (rc < 0)
 		return tb_error_prefix(err, "energy monitor %s: ", e->drv->name);
-	tb_link_get_stats(link, &st);
 	wp.sample_hz = in->sample_hz;
 	wp.voltage_v = in->voltage_mv / 1000.0;
 	wp.inferences = inferences;
-	wp.windows = 1 + (st.retries - e->retries0);
+	wp.windows = 1 + (link_retries(link) - e->retries0);
 	wp.edges = in->edges;
+	wp.style = e->style;
 	wp.duration_s = duration_s;
 	wp.min_window_s = (e->o.min_window_ms > 0 ? e->o.min_window_ms :
 			   TB_ENERGY_DEFAULT_MIN_WINDOW_MS) / 1000.0;
 	wp.max_lost_frac = e->o.max_lost_frac > 0 ? e->o.max_lost_frac :
 			   e->o.max_lost_frac < 0 ? 0 : TB_ENERGY_DEFAULT_MAX_LOST;
+	if (probe) {
+		wp.min_window_s = 0;
+		wp.max_lost_frac = 1;
+	}
 	wp.bin_hz = 1000.0;
 	wp.instrument = e->drv->name;
 	rc = tb_power_rec_analyze(e->rec, &wp, &e->last, err);
 	if (rc < 0)
 		return tb_error_prefix(err, "energy: ");
-	e->have_last = true;
+	e->have_last = !probe;
+	if (probe) {
+		e->probe_window_s = e->last.window_s;
+		tb_power_result_free(&e->last);
+	}
 	return TB_OK;
+}
+
+int tb_energy_trial_end(struct tb_energy *e, struct tb_link *link, uint64_t inferences,
+			double duration_s, struct tb_error *err)
+{
+	return end_acquisition(e, link, inferences, duration_s, false, err);
+}
+
+int tb_energy_probe_end(struct tb_energy *e, struct tb_link *link, uint64_t inferences,
+			double *window_s, struct tb_error *err)
+{
+	int rc = end_acquisition(e, link, inferences, 0, true, err);
+
+	*window_s = rc == TB_OK ? e->probe_window_s : NAN;
+	return rc;
+}
+
+double tb_energy_window_s(const struct tb_energy *e)
+{
+	return e && e->have_last ? e->last.window_s : NAN;
+}
+
+bool tb_energy_pulses(const struct tb_energy *e)
+{
+	return e && e->style == TB_POWER_TS_PULSES;
 }
 
 void tb_energy_fill(const struct tb_energy *e, struct tb_trial *t)

@@ -95,6 +95,20 @@ int tb_energy_trial_begin(struct tb_energy *e, struct tb_link *link,
  * timed window (ticks / timer_hz; <= 0 if not a time). */
 int tb_energy_trial_end(struct tb_energy *e, struct tb_link *link,
 			uint64_t inferences, double duration_s, struct tb_error *err);
+/*
+ * EEMBC energy-mode firmware (docs/EEMBC.md) reports no time: its timed
+ * window is what the monitor saw between two timestamp pulses.  A
+ * calibration batch is measured like a trial, ended with
+ * tb_energy_probe_end() (the window only has to exist: no minimum length,
+ * lost samples allowed, no figures kept); tb_energy_window_s() is the
+ * window of the last tb_energy_trial_end() (NaN if none).
+ */
+int tb_energy_probe_end(struct tb_energy *e, struct tb_link *link, uint64_t inferences,
+			double *window_s, struct tb_error *err);
+double tb_energy_window_s(const struct tb_energy *e);
+/* The board marks its window with timestamp pulses (EEMBC energy mode). */
+bool tb_energy_pulses(const struct tb_energy *e);
+
 /* Copy the figures of the last tb_energy_trial_end() into a trial. */
 void tb_energy_fill(const struct tb_energy *e, struct tb_trial *t);
 /* The runner must drive a timestamp pin (HELLO flag TBP_CAP_TIMESTAMP_PIN). */

@@ -39,6 +39,7 @@ struct tb_conn {
 	struct tb_link *link;        /* tinybench protocol, else NULL */
 	struct tb_dut *dut;          /* the device, whatever its protocol */
 	const char *sim_args[48];    /* runner arguments of a sim board (EEMBC) */
+	char dut_baud[16];           /* their --baud behind an IO manager */
 	struct tb_transport *fault;  /* fault wrapper around t (tests), or NULL */
 	struct tbp_hello_rsp caps;
 	char port[256];
@@ -306,13 +307,23 @@ static int open_qemu(const struct tb_board *b, const struct tb_conn_opts *o,
 static const char *const *sim_runner_args(const struct tb_board *b,
 					  const struct tb_conn_opts *o, struct tb_conn *c)
 {
-	size_t n = 0, max = sizeof(c->sim_args) / sizeof(c->sim_args[0]) - 5;
+	size_t n = 0, max = sizeof(c->sim_args) / sizeof(c->sim_args[0]) - 3;
 
 	if (b->protocol == TB_BOARD_PROTOCOL_TINYBENCH)
 		return o->runner_args;
 	if (b->protocol == TB_BOARD_PROTOCOL_EEMBC) {
 		c->sim_args[n++] = "--protocol";
 		c->sim_args[n++] = "eembc";
+		c->sim_args[n++] = "--eembc-mode";
+		c->sim_args[n++] = tb_board_eembc_mode_name(b->eembc_mode);
+	}
+	if (b->protocol == TB_BOARD_PROTOCOL_EEMBC &&
+	    b->eembc_link == TB_BOARD_EEMBC_IO_MANAGER) {
+		/* The runner plays the IO manager too, its UART at dut_baud. */
+		snprintf(c->dut_baud, sizeof(c->dut_baud), "%u", (unsigned)b->eembc_dut_baud);
+		c->sim_args[n++] = "--io-manager";
+		c->sim_args[n++] = "--baud";
+		c->sim_args[n++] = c->dut_baud;
 	}
 	for (size_t i = 0; o->runner_args && o->runner_args[i] && n < max; i++)
 		c->sim_args[n++] = o->runner_args[i];
@@ -433,10 +444,15 @@ static int open_device(struct tb_conn *c, const struct tb_link_config *lc,
 		proto = rc ? TB_BOARD_PROTOCOL_EEMBC : TB_BOARD_PROTOCOL_TINYBENCH;
 	}
 	if (proto == TB_BOARD_PROTOCOL_EEMBC) {
+		const struct tb_board *b = c->board;
+		int iom = b->eembc_link == TB_BOARD_EEMBC_IO_MANAGER;
 		struct tb_eembc_config ec = {
-			.bytes_per_sec = lc->bytes_per_sec,
+			/* behind an IO manager the DUT's UART is the slow part */
+			.bytes_per_sec = iom ? b->eembc_dut_baud / 10 : lc->bytes_per_sec,
 			.hello_timeout_ms = lc->hello_timeout_ms,
 			.cancel = lc->cancel,
+			.io_manager = iom,
+			.energy_mode = b->eembc_mode == TB_BOARD_EEMBC_ENERGY,
 		};
 		struct tb_eembc *e;
 
@@ -904,6 +920,44 @@ static int infer(struct run *r, uint32_t count, uint32_t warmups, int timeout_ms
 	return rc;
 }
 
+/* EEMBC energy mode: the device reports no time; the batch's is the energy
+ * monitor's window between the two timestamp pulses (in the device's
+ * timer units, microseconds).  A probe (calibration) window only has to
+ * exist; a trial's is analysed in full and its energy kept. */
+static bool monitor_timed(const struct run *r)
+{
+	return r->conn && tb_dut_info(tb_conn_dut(r->conn))->timed_by_monitor;
+}
+
+static int infer_on_monitor(struct run *r, uint32_t count, uint32_t warmups, int timeout_ms,
+			    bool probe, struct tbp_infer_rsp *rsp, struct tb_error *err)
+{
+	struct tb_link *link = tb_conn_link(r->conn);
+	double window_s;
+	int rc;
+
+	if (!r->energy)
+		return tb_error_set(err, TB_ERR_ARG, "board '%s': no energy monitor to time "
+				    "its energy-mode firmware", r->board->name);
+	rc = tb_energy_trial_begin(r->energy, link, err);
+	if (rc == TB_OK)
+		rc = infer(r, count, warmups, timeout_ms, rsp, err);
+	if (rc < 0)
+		return rc;
+	if (probe) {
+		rc = tb_energy_probe_end(r->energy, link, count, &window_s, err);
+	} else {
+		rc = tb_energy_trial_end(r->energy, link, count, 0, err);
+		window_s = tb_energy_window_s(r->energy);
+	}
+	if (rc < 0)
+		return rc;
+	rsp->total_ticks = (uint64_t)llround(window_s * (double)r->res->caps.timer_hz);
+	if (!rsp->total_ticks)
+		rsp->total_ticks = 1;
+	return TB_OK;
+}
+
 /* Time budget for count + warmups inferences of est_s seconds each. */
 static int infer_timeout(const struct run *r, uint64_t n, double est_s)
 {
@@ -926,10 +980,12 @@ static int calibrate(struct run *r, struct tb_error *err)
 
 	progress(r, TB_PHASE_CALIBRATE, 0);
 	for (;;) {
-		rc = infer(r, (uint32_t)count, 1,
-			   r->o->infer_timeout_ms > 0 ? r->o->infer_timeout_ms :
-			   (per_s > 0 ? infer_timeout(r, count + 1, per_s) : 60000),
-			   &rsp, err);
+		int ms = r->o->infer_timeout_ms > 0 ? r->o->infer_timeout_ms :
+			 (per_s > 0 ? infer_timeout(r, count + 1, per_s) : 60000);
+
+		rc = monitor_timed(r) ?
+		     infer_on_monitor(r, (uint32_t)count, 1, ms, true, &rsp, err) :
+		     infer(r, (uint32_t)count, 1, ms, &rsp, err);
 		if (rc < 0)
 			return tb_error_prefix(err, "calibration: ");
 		per_s = ticks_ms(r, rsp.total_ticks) / 1000.0 / (double)count;
@@ -982,7 +1038,7 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	struct tb_trial *t = &tr->t;
 	struct tbp_infer_rsp rsp;
 	double per_s;
-	int rc;
+	int rc, timeout_ms;
 
 	memset(tr, 0, sizeof(*tr));
 	tb_dut_get_stats(tb_conn_dut(r->conn), &r->link0);
@@ -998,14 +1054,21 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 		if (!r->energy && tb_conn_tsline(r->conn))
 			tb_transport_discard_input(tb_conn_tsline(r->conn), NULL);
 		tb_energy_bridge(r->energy, tb_conn_tsline(r->conn), (double)r->res->caps.timer_hz);
-		rc = tb_energy_trial_begin(r->energy, tb_conn_link(r->conn), err);
-		if (rc < 0)
-			return tb_error_prefix(err, "trial %d: ", k + 1);
-		rc = infer(r, r->res->inferences, r->res->warmups,
-			   infer_timeout(r, (uint64_t)r->res->inferences + r->res->warmups,
-					 per_s), &rsp, err);
-		if (rc < 0)
-			return tb_error_prefix(err, "trial %d: ", k + 1);
+		timeout_ms = infer_timeout(r, (uint64_t)r->res->inferences + r->res->warmups,
+					   per_s);
+		if (monitor_timed(r)) {
+			rc = infer_on_monitor(r, r->res->inferences, r->res->warmups, timeout_ms,
+					      false, &rsp, err);
+			if (rc < 0)
+				return tb_error_prefix(err, "trial %d: ", k + 1);
+		} else {
+			rc = tb_energy_trial_begin(r->energy, tb_conn_link(r->conn), err);
+			if (rc < 0)
+				return tb_error_prefix(err, "trial %d: ", k + 1);
+			rc = infer(r, r->res->inferences, r->res->warmups, timeout_ms, &rsp, err);
+			if (rc < 0)
+				return tb_error_prefix(err, "trial %d: ", k + 1);
+		}
 		t->ended_at = wall_ms();
 		tr->duration_s = ticks_ms(r, rsp.total_ticks) / 1000.0;
 		/* A trial must last min_time (MLPerf Tiny's rule): if the
@@ -1030,8 +1093,9 @@ static int run_trial(struct run *r, int k, struct tb_error *err)
 	t->arena_size = rsp.arena_size;
 	if (!tb_dut_info(tb_conn_dut(r->conn))->has_memory) /* EEMBC: not reported */
 		t->stack_peak = t->stack_size = t->arena_peak = t->arena_size = TB_STORE_UNKNOWN;
-	rc = tb_energy_trial_end(r->energy, tb_conn_link(r->conn), rsp.count,
-				 tr->duration_s, err);
+	if (!monitor_timed(r))
+		rc = tb_energy_trial_end(r->energy, tb_conn_link(r->conn), rsp.count,
+					 tr->duration_s, err);
 	if (rc < 0)
 		return tb_error_prefix(err, "trial %d: ", k + 1);
 	sha256_hex(r->input, r->wl->input_size, tr->input_hash);
@@ -1649,20 +1713,45 @@ static int measure(struct run *r, struct tb_error *err)
 	return rc;
 }
 
-/* A run with energy: the protocol can carry it, the connection drives the
+/*
+ * Energy and the board's firmware: tinybench firmware measures either way;
+ * EEMBC firmware comes in two builds (docs/EEMBC.md): performance mode
+ * (m-lap-us lines, no window on a GPIO: no energy) and energy mode
+ * (timestamp pulses and no m-lap-us: nothing but an energy monitor can
+ * time it, so a run without one is refused rather than timed by the host
+ * across a 9600-baud IO manager).
+ */
+static int energy_fits_firmware(const struct tb_board *b, bool energy, struct tb_error *err)
+{
+	if (b->protocol == TB_BOARD_PROTOCOL_TINYBENCH)
+		return TB_OK;
+	if (b->protocol == TB_BOARD_PROTOCOL_EEMBC && b->eembc_mode == TB_BOARD_EEMBC_ENERGY) {
+		if (energy)
+			return TB_OK;
+		return tb_error_set(err, TB_ERR_ARG,
+				    "board '%s' runs EEMBC energy-mode firmware ([eembc] mode = energy): it writes no m-lap-us timestamps and marks its window with GPIO pulses only an energy monitor sees; run it with --energy default (or ppk2 / lpm01a), or use its performance-mode build for latency alone",
+				    b->name);
+	}
+	if (!energy)
+		return TB_OK;
+	if (b->protocol == TB_BOARD_PROTOCOL_EEMBC)
+		return tb_error_set(err, TB_ERR_UNSUPPORTED,
+				    "board '%s' runs EEMBC performance-mode firmware (m-lap-us timestamps, no window on a GPIO): energy needs its energy-mode build and [eembc] mode = energy in the board file (docs/EEMBC.md)",
+				    b->name);
+	return tb_error_set(err, TB_ERR_UNSUPPORTED,
+			    "board '%s' (protocol %s): energy needs to know the firmware: protocol = tinybench, or protocol = eembc with [eembc] mode = energy (docs/EEMBC.md)",
+			    b->name, tb_board_protocol_name(b->protocol));
+}
+
+/* A run with energy: the firmware can carry it, the connection drives the
  * line the monitor sees; the result names the monitor. */
 static int energy_check(struct run *r, const struct tb_run_opts *o, struct tb_error *err)
 {
 	struct tb_run_result *res = r->res;
+	int rc = energy_fits_firmware(r->board, r->energy != NULL, err);
 
-	if (!r->energy)
-		return TB_OK;
-	if (r->board->protocol != TB_BOARD_PROTOCOL_TINYBENCH)
-		return tb_error_set(err, TB_ERR_UNSUPPORTED,
-				    "board '%s' (protocol %s): energy needs the tinybench "
-				    "protocol for now (EEMBC energy-mode firmware marks its "
-				    "window with GPIO pulses, docs/EEMBC.md)", r->board->name,
-				    tb_board_protocol_name(r->board->protocol));
+	if (rc < 0 || !r->energy)
+		return rc;
 	if (tb_energy_wants_timestamp_line(r->energy) && !o->conn.timestamp_line)
 		return tb_error_set(err, TB_ERR_ARG,
 				    "board '%s': the connection was made without the timestamp bridge the energy monitor needs",
@@ -1705,14 +1794,9 @@ int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,
 	rc = user_model_args(&r, &o, err);
 	if (rc < 0)
 		goto out;
-	if (o.energy.spec && r.board->protocol != TB_BOARD_PROTOCOL_TINYBENCH) {
-		rc = tb_error_set(err, TB_ERR_UNSUPPORTED,
-				  "board '%s' (protocol %s): energy needs the tinybench "
-				  "protocol for now (EEMBC energy-mode firmware marks its "
-				  "window with GPIO pulses, docs/EEMBC.md)", r.board->name,
-				  tb_board_protocol_name(r.board->protocol));
+	rc = energy_fits_firmware(r.board, o.energy.spec != NULL, err);
+	if (rc < 0)
 		goto out;
-	}
 	if (!o.conn.eembc_model)
 		o.conn.eembc_model = r.wl->name;
 	rc = tb_energy_open(r.board, &o.energy, &o.conn.runner_args, &r.energy, err);
@@ -1762,7 +1846,7 @@ int tb_session_run_on(struct tb_conn **conn, struct tb_store *store,
 	r.energy = o.monitor;
 	snprintf(res->db_path, sizeof(res->db_path), "%s", tb_store_path(store));
 	rc = check_workload(&r, err);
-	if (rc == TB_OK && r.energy)
+	if (rc == TB_OK)
 		rc = energy_check(&r, &o, err);
 	if (rc == TB_OK)
 		rc = alloc_buffers(&r, err);

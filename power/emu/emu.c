@@ -78,6 +78,8 @@ int emu_parse_common(struct emu *e, int argc, char **argv, int i)
 		e->rng = (uint64_t)num(e->prog, a, v, 0, 1e15) * 2654435761u + 1;
 	else if (!strcmp(a, "--fault-window"))
 		e->fault_window = (unsigned)num(e->prog, a, v, 0, 1e6);
+	else if (!strcmp(a, "--timestamps") && (!strcmp(v, "level") || !strcmp(v, "pulses")))
+		e->pulses = !strcmp(v, "pulses");
 	else
 		return i;
 	return i + 2;
@@ -196,6 +198,35 @@ static double charge_const(const struct emu_profile *p, int64_t a_ns, int64_t b_
 	return p->active_a * ((tb - ta) - p->ripple / w * (cos(w * tb) - cos(w * ta)));
 }
 
+static void push_edge(const char *prog, struct tb_vline_edge **v, size_t *n, size_t *cap,
+		      struct tb_vline_edge edge)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		struct tb_vline_edge *g = realloc(*v, c * sizeof(*g));
+
+		if (!g) {
+			fprintf(stderr, "%s: out of memory\n", prog);
+			exit(1);
+		}
+		*v = g;
+		*cap = c;
+	}
+	(*v)[(*n)++] = edge;
+}
+
+/* Pulse style: a falling edge during the acquisition is a timestamp; each
+ * one toggles the activity. */
+static void derive_activity(struct emu *e, struct tb_vline_edge raw, int before)
+{
+	struct tb_vline_edge act = { .t_ns = raw.t_ns };
+
+	if (raw.level || !before || !e->streaming || raw.t_ns < e->t_start_ns)
+		return;
+	act.level = e->act.n % 2 == 0;
+	push_edge(e->prog, &e->act.edges, &e->act.n, &e->act.cap, act);
+}
+
 void emu_line_update(struct emu *e)
 {
 	struct emu_line *l = &e->line;
@@ -209,30 +240,24 @@ void emu_line_update(struct emu *e)
 		l->seen = count - TB_VLINE_CAP;
 	}
 	for (; l->seen < count; l->seen++) {
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? l->cap * 2 : 256;
-			struct tb_vline_edge *g = realloc(l->edges, cap * sizeof(*g));
+		struct tb_vline_edge edge = tb_vline_edge(l->v, l->seen);
 
-			if (!g) {
-				fprintf(stderr, "%s: out of memory\n", e->prog);
-				exit(1);
-			}
-			l->edges = g;
-			l->cap = cap;
-		}
-		l->edges[l->n++] = tb_vline_edge(l->v, l->seen);
+		push_edge(e->prog, &l->edges, &l->n, &l->cap, edge);
+		if (e->pulses)
+			derive_activity(e, edge, l->last_level);
+		l->last_level = (int)edge.level;
 	}
 }
 
-/* Index of the last edge at or before t, or -1. */
-static long edge_before(const struct emu_line *l, int64_t t_ns)
+/* Index of the last of edges[0..n) at or before t, or -1. */
+static long edge_before(const struct tb_vline_edge *edges, size_t n, int64_t t_ns)
 {
-	long lo = 0, hi = (long)l->n - 1, best = -1;
+	long lo = 0, hi = (long)n - 1, best = -1;
 
 	while (lo <= hi) {
 		long mid = (lo + hi) / 2;
 
-		if (l->edges[mid].t_ns <= t_ns) {
+		if (edges[mid].t_ns <= t_ns) {
 			best = mid;
 			lo = mid + 1;
 		} else {
@@ -244,22 +269,43 @@ static long edge_before(const struct emu_line *l, int64_t t_ns)
 
 int emu_line_level(struct emu *e, int64_t t_ns)
 {
-	long i = edge_before(&e->line, t_ns);
+	long i = edge_before(e->line.edges, e->line.n, t_ns);
 
 	return i < 0 ? 0 : (int)e->line.edges[i].level;
 }
 
+unsigned emu_line_edges_in(struct emu *e, int64_t a_ns, int64_t b_ns, int level)
+{
+	unsigned k = 0;
+
+	for (long i = edge_before(e->line.edges, e->line.n, a_ns) + 1;
+	     i < (long)e->line.n && e->line.edges[i].t_ns <= b_ns; i++)
+		if ((int)e->line.edges[i].level == level &&
+		    (i == 0 ? 0 : (int)e->line.edges[i - 1].level) != level)
+			k++;
+	return k;
+}
+
+/* The activity edges: the line's own, or those derived from its pulses. */
+static const struct tb_vline_edge *act_edges(const struct emu *e, size_t *n)
+{
+	*n = e->pulses ? e->act.n : e->line.n;
+	return e->pulses ? e->act.edges : e->line.edges;
+}
+
 double emu_charge(struct emu *e, int64_t a_ns, int64_t b_ns)
 {
-	long i = edge_before(&e->line, a_ns);
-	int level = i < 0 ? 0 : (int)e->line.edges[i].level;
+	size_t n;
+	const struct tb_vline_edge *ed = act_edges(e, &n);
+	long i = edge_before(ed, n, a_ns);
+	int level = i < 0 ? 0 : (int)ed[i].level;
 	double q = 0;
 	int64_t t = a_ns;
 
-	for (size_t j = (size_t)(i + 1); j < e->line.n && e->line.edges[j].t_ns < b_ns; j++) {
-		q += charge_const(&e->prof, t, e->line.edges[j].t_ns, level);
-		t = e->line.edges[j].t_ns;
-		level = (int)e->line.edges[j].level;
+	for (size_t j = (size_t)(i + 1); j < n && ed[j].t_ns < b_ns; j++) {
+		q += charge_const(&e->prof, t, ed[j].t_ns, level);
+		t = ed[j].t_ns;
+		level = (int)ed[j].level;
 	}
 	return q + charge_const(&e->prof, t, b_ns, level);
 }
@@ -306,20 +352,25 @@ static void write_truth(struct emu *e, unsigned window, int64_t rise, int64_t fa
 int emu_track(struct emu *e, uint64_t k)
 {
 	int64_t t = emu_sample_ns(e, k);
-	long i = edge_before(&e->line, t);
-	int level = i < 0 ? 0 : (int)e->line.edges[i].level;
+	size_t n;
+	const struct tb_vline_edge *ed = act_edges(e, &n);
+	long i = edge_before(ed, n, t);
+	int level = i < 0 ? 0 : (int)ed[i].level;
 
 	if (level && !e->level) {
 		/* A window opens; only one that began while streaming counts. */
-		if (e->line.edges[i].t_ns >= e->t_start_ns) {
+		if (ed[i].t_ns >= e->t_start_ns) {
 			e->window++;
-			e->window_rise_ns = e->line.edges[i].t_ns;
+			e->window_rise_ns = ed[i].t_ns;
 		} else {
 			e->window_rise_ns = 0;
 		}
 	} else if (!level && e->level) {
-		if (e->window_rise_ns)
-			write_truth(e, e->window, e->window_rise_ns, e->line.edges[i].t_ns);
+		if (e->window_rise_ns) {
+			write_truth(e, e->window, e->window_rise_ns, ed[i].t_ns);
+			e->closed_at_ns = ed[i].t_ns;
+			e->closed_len_ns = ed[i].t_ns - e->window_rise_ns;
+		}
 		e->window_rise_ns = 0;
 	}
 	e->level = level;
@@ -333,11 +384,14 @@ void emu_start(struct emu *e, double hz)
 	e->t_start_ns = tb_vline_now_ns();
 	e->level = 0;
 	e->window_rise_ns = 0;
+	e->closed_at_ns = 0;
 	e->streaming = true;
+	e->act.n = 0;
 	emu_line_update(e);
 	/* A line already high at the start is sampled as high from sample 0
-	 * on, without a window of its own. */
-	e->level = emu_line_level(e, e->t_start_ns);
+	 * on, without a window of its own.  Pulse style: no window is open
+	 * before the acquisition's first pulse. */
+	e->level = e->pulses ? 0 : emu_line_level(e, e->t_start_ns);
 }
 
 void emu_stop(struct emu *e)

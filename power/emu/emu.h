@@ -19,6 +19,17 @@
  *
  * Samples are generated for times up to `now - lag` (lag 50 ms), so that
  * every edge the runner publishes is known before the samples around it.
+ *
+ * Timestamp styles (--timestamps): `level` (tinybench firmware), the line
+ * is high while the window is open and the profile is active exactly
+ * then; `pulses` (EEMBC energy-mode firmware), the line idles high and
+ * each timestamp is a short low pulse: the profile is active from the
+ * falling edge of the first pulse of an acquisition to that of the
+ * second, of the third to the fourth, and so on (the device computes
+ * between its two timestamps), and the truth's rise_ns / fall_ns are
+ * those two falling edges.  The instrument still samples the line itself
+ * (emu_line_level()), so a pulse shorter than a sample period can fall
+ * between two samples, as on the wire.
  */
 #ifndef TB_EMU_H
 #define TB_EMU_H
@@ -48,6 +59,14 @@ struct emu_line {
 	struct tb_vline_edge *edges;
 	size_t n, cap;
 	bool overrun;
+	int last_level;          /* of the last edge read */
+};
+
+/* Edges of the power profile's activity (the window): the line's own
+ * edges in level style, derived from the pulses in pulse style. */
+struct emu_edges {
+	struct tb_vline_edge *edges;
+	size_t n, cap;
 };
 
 struct emu {
@@ -61,6 +80,9 @@ struct emu {
 	int fd;
 	struct emu_profile prof;
 	struct emu_line line;
+	bool pulses;             /* --timestamps pulses */
+	struct emu_edges act;    /* pulse style: activity edges of this
+				  * acquisition */
 	FILE *truth;
 	int64_t lag_ns;
 	/* acquisition */
@@ -71,6 +93,8 @@ struct emu {
 	int level;               /* sampled true level at the last sample */
 	unsigned window;         /* windows (rises) sampled while streaming */
 	int64_t window_rise_ns;  /* of the current window, 0 if none */
+	int64_t closed_at_ns;    /* when the last window closed, 0 if none */
+	int64_t closed_len_ns;   /* and how long it lasted */
 	/* faults */
 	unsigned fault_window;   /* window the faults apply to (1-based;
 				  * 0: every window) */
@@ -87,7 +111,7 @@ void emu_init(struct emu *e, const char *prog, const char *instrument,
  * value exits with status 2 after printing an error.  Options: --port TTY,
  * --pty, --tsline PATH, --truth FILE, --voltage-mv MV, --active-ua UA,
  * --idle-ua UA, --ripple FRAC, --ripple-hz HZ, --noise-ua UA, --lag-ms MS,
- * --seed N, --fault-window K. */
+ * --seed N, --fault-window K, --timestamps level|pulses. */
 int emu_parse_common(struct emu *e, int argc, char **argv, int i);
 /*
  * The whole command line: the common options, -h/--help, and the
@@ -116,8 +140,11 @@ double emu_charge(struct emu *e, int64_t a_ns, int64_t b_ns);
 
 /* Read new edges from the shared line. */
 void emu_line_update(struct emu *e);
-/* True level of the line at t. */
+/* True level of the line at t (what a sampling input sees). */
 int emu_line_level(struct emu *e, int64_t t_ns);
+/* Edges of the line to level in (a, b]: what an edge-triggered event
+ * input (the LPM01A's) catches between two samples, however short. */
+unsigned emu_line_edges_in(struct emu *e, int64_t a_ns, int64_t b_ns, int level);
 
 /* Time of sample k of the acquisition. */
 static inline int64_t emu_sample_ns(const struct emu *e, uint64_t k)
@@ -132,8 +159,9 @@ uint64_t emu_due(const struct emu *e);
 double emu_noise(struct emu *e);
 
 /* Call once per generated sample k (in order): updates the window count
- * and writes the truth of a window that just closed.  Returns the true
- * level at the sample's time. */
+ * and writes the truth of a window that just closed.  Returns the
+ * profile's activity at the sample's time (1 in the window: the level of
+ * the line in level style). */
 int emu_track(struct emu *e, uint64_t k);
 
 /* In a window the faults apply to (the sample emu_track() last saw). */
@@ -141,6 +169,14 @@ static inline bool emu_faulty(const struct emu *e)
 {
 	return e->window_rise_ns &&
 	       (e->fault_window == 0 || e->window == e->fault_window);
+}
+
+/* Within ms after the close of a window that lasted at least min_ms (the
+ * sample emu_track() last saw): faults on the closing timestamp. */
+static inline bool emu_just_closed(const struct emu *e, int64_t t_ns, double min_ms, double ms)
+{
+	return e->closed_at_ns && (double)e->closed_len_ns >= min_ms * 1e6 &&
+	       (double)(t_ns - e->closed_at_ns) < ms * 1e6;
 }
 
 void emu_start(struct emu *e, double hz);

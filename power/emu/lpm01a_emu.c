@@ -25,6 +25,12 @@
  *   error-in-window an error line / F1 record 5 ms after the rise
  *   vanish          exit 5 ms after the rise
  *   error-on=CMD    refuse the first CMD (any window) with an error reply
+ *   miss-pulse=MS   (--timestamps pulses) no event for the pulse that
+ *                   closes a window at least MS ms long (any window)
+ *
+ * The event input is edge-triggered: with --timestamps pulses every edge
+ * of the polarity `eventsrc` chose is an event at the next sample, however
+ * short the pulse (level style: the line's level at each sample).
  */
 
 #include "emu.h"
@@ -59,6 +65,7 @@ struct lpm {
 	/* faults */
 	uint64_t drop, dropped;
 	bool miss_edge, extra_edge, error_in_window, vanish;
+	double miss_pulse_ms;  /* < 0: off */
 	bool extra_done, error_done;
 	unsigned fault_win;    /* window the one-shot fault state is for */
 	char error_on[32];
@@ -72,9 +79,11 @@ static void usage(FILE *f)
 		"usage: tinybench-emu-lpm01a (--port TTY | --pty) [--tsline PATH] [--truth FILE]\n"
 		"       [--active-ua UA] [--idle-ua UA] [--ripple FRAC] [--ripple-hz HZ]\n"
 		"       [--noise-ua UA] [--seed N] [--lag-ms MS] [--per-line K]\n"
+		"       [--timestamps level|pulses]\n"
 		"       [--fault SPEC]... [--fault-window K]\n"
 		"An emulated ST X-NUCLEO-LPM01A PowerShield (tinybench tests; docs/ENERGY.md).\n"
-		"faults: drop=G, miss-edge, extra-edge, error-in-window, vanish, error-on=CMD\n");
+		"faults: drop=G, miss-edge, extra-edge, error-in-window, vanish, error-on=CMD,\n"
+		"        miss-pulse=MS\n");
 }
 
 static void out_reserve(struct lpm *l, size_t n)
@@ -274,7 +283,16 @@ static void stream(struct emu *e)
 			l->dropped = 0;
 			l->extra_done = l->error_done = false;
 		}
-		if (level != l->sampled) {
+		if (e->pulses && l->eventsrc >= 0) {
+			int64_t prev = k ? emu_sample_ns(e, k - 1) : e->t_start_ns - 1;
+			unsigned n = emu_line_edges_in(e, prev, t, l->eventsrc);
+
+			if (l->miss_pulse_ms >= 0 && n &&
+			    emu_just_closed(e, t, l->miss_pulse_ms, 1e3 / l->freq))
+				n--;
+			while (n--)
+				event(l, l->eventsrc);
+		} else if (!e->pulses && level != l->sampled) {
 			bool skip = l->miss_edge && level && faulty;
 
 			if (level == l->eventsrc && !skip)
@@ -496,6 +514,8 @@ static int parse_fault(struct lpm *l, const char *s)
 		l->miss_edge = true;
 	else if (!strcmp(s, "extra-edge"))
 		l->extra_edge = true;
+	else if (!strncmp(s, "miss-pulse=", 11))
+		l->miss_pulse_ms = strtod(s + 11, NULL);
 	else if (!strcmp(s, "error-in-window"))
 		l->error_in_window = true;
 	else if (!strcmp(s, "vanish"))
@@ -539,6 +559,7 @@ int main(int argc, char **argv)
 	l.freq = 100;
 	l.acqtime = 10;
 	l.eventsrc = -1;
+	l.miss_pulse_ms = -1;
 	l.pwr_auto = true;
 	l.per_line = 1;
 	rc = emu_parse_args(&l.e, argc, argv, usage, option);

@@ -24,6 +24,14 @@
  *   vanish       exit 5 ms after the rise (the instrument disappears)
  *   stall        stop streaming 5 ms after the rise, still answering
  *   no-metadata  never answer 0x19 (any window)
+ *   miss-pulse=MS  (--timestamps pulses) the line is sampled high through
+ *                the pulse that closes a window at least MS ms long, as
+ *                if it were too short for the 10 us sample period (any
+ *                window: calibration batches are shorter)
+ *
+ * The logic input samples the line at each sample time: with
+ * --timestamps pulses a pulse shorter than 10 us can fall between two
+ * samples and go unseen, as on the real unit.
  */
 
 #include "emu.h"
@@ -53,6 +61,7 @@ struct ppk2 {
 	/* faults */
 	uint64_t drop;
 	bool miss_fall, extra_edge, vanish, stall, no_metadata;
+	double miss_pulse_ms;  /* < 0: off */
 	uint64_t dropped;
 	bool stalled;
 	bool stuck;           /* miss-fall: the line reads high */
@@ -67,9 +76,10 @@ static void usage(FILE *f)
 		"usage: tinybench-emu-ppk2 (--port TTY | --pty) [--tsline PATH] [--truth FILE]\n"
 		"       [--voltage-mv MV] [--active-ua UA] [--idle-ua UA] [--ripple FRAC]\n"
 		"       [--ripple-hz HZ] [--noise-ua UA] [--seed N] [--lag-ms MS]\n"
-		"       [--ts-input 0..7] [--fault SPEC]... [--fault-window K]\n"
+		"       [--ts-input 0..7] [--timestamps level|pulses] [--fault SPEC]...\n"
+		"       [--fault-window K]\n"
 		"An emulated Nordic Power Profiler Kit II (tinybench tests; docs/ENERGY.md).\n"
-		"faults: drop=G, miss-fall, extra-edge, vanish, stall, no-metadata\n");
+		"faults: drop=G, miss-fall, extra-edge, vanish, stall, no-metadata, miss-pulse=MS\n");
 }
 
 static void send_metadata(struct ppk2 *p)
@@ -193,7 +203,7 @@ static void stream(struct emu *e)
 	for (uint64_t j = 0; j < due; j++) {
 		uint64_t k = e->k++;
 		int64_t t = emu_sample_ns(e, k);
-		int level = emu_track(e, k), sampled = level;
+		int level = emu_track(e, k), sampled = emu_line_level(e, t);
 		bool faulty = emu_faulty(e);
 		double since = faulty ? (double)(t - e->window_rise_ns) * 1e-9 : -1;
 		double a;
@@ -209,6 +219,8 @@ static void stream(struct emu *e)
 			sampled = 1;
 		if (p->extra_edge && faulty && since >= 0.005 && since < 0.007)
 			sampled = 0;
+		if (p->miss_pulse_ms >= 0 && emu_just_closed(e, t, p->miss_pulse_ms, 1.0))
+			sampled = 1;
 		if (p->vanish && faulty && since >= 0.005)
 			_exit(0);
 		if (p->stall && faulty && since >= 0.005) {
@@ -251,6 +263,8 @@ static int parse_fault(struct ppk2 *p, const char *s)
 		p->stall = true;
 	else if (!strcmp(s, "no-metadata"))
 		p->no_metadata = true;
+	else if (!strncmp(s, "miss-pulse=", 11))
+		p->miss_pulse_ms = strtod(s + 11, NULL);
 	else
 		return -1;
 	return 0;
@@ -282,6 +296,7 @@ int main(int argc, char **argv)
 	emu_init(&p.e, "tinybench-emu-ppk2", "ppk2", 0x9E3779B97F4A7C15ull);
 	p.vdd_mv = 3300;
 	p.mode = 2;
+	p.miss_pulse_ms = -1;
 	rc = emu_parse_args(&p.e, argc, argv, usage, option);
 	if (rc >= 0)
 		return rc;

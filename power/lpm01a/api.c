@@ -14,6 +14,9 @@
  * spike between two samples is not missed.  The timestamp line goes to the
  * LPM01A's D7 input: `eventsrc d7 ris` reports the rising edge; the window
  * ends the device's measured duration later (TB_POWER_EDGES_RISING).
+ * For EEMBC energy-mode firmware (ts_style pulses) `eventsrc d7 fal`, as
+ * the MLPerf Tiny runner sets it: each timestamp pulse is one falling-edge
+ * event, and the window runs from one to the next (TB_POWER_EDGES_FALLING).
  */
 #include "protocol.h"
 
@@ -194,6 +197,7 @@ static int lpm_configure(struct tb_power_dev *d, const struct tb_power_config *c
 	const char *freq = tb_lpm01a_freq_name(hz);
 	bool binary = hz > TB_LPM01A_ASCII_MAX_HZ;
 	bool energy = hz <= TB_LPM01A_ENERGY_MAX_HZ;
+	bool pulses = c->ts_style == TB_POWER_TS_PULSES;
 	int rc;
 
 	if (!freq)
@@ -220,8 +224,9 @@ static int lpm_configure(struct tb_power_dev *d, const struct tb_power_config *c
 	    (rc = cmd(p, NULL, 0, err, "format %s", binary ? "bin_hexa" : "ascii_dec")) < 0 ||
 	    (rc = cmd(p, NULL, 0, err, "trigsrc sw")) < 0 ||
 	    (rc = cmd(p, NULL, 0, err, "trigdelay 0")) < 0 ||
-	    (rc = cmd(p, NULL, 0, err, "eventsrc d7 ris")) < 0)
+	    (rc = cmd(p, NULL, 0, err, "eventsrc d7 %s", pulses ? "fal" : "ris")) < 0)
 		return rc;
+	d->info.edges = pulses ? TB_POWER_EDGES_FALLING : TB_POWER_EDGES_RISING;
 	p->hz = hz;
 	p->mv = mv;
 	p->binary = binary;

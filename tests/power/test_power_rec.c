@@ -284,3 +284,160 @@ Test(power_rec, short_window_and_instrument_error)
 	cr_assert_eq(tb_power_rec_analyze(rec, &p, &r, &err), TB_ERR_DEVICE);
 	cr_assert(strstr(err.msg, "reported an error during the trial: overcurrent"), "%s", err.msg);
 }
+
+/* ---- timestamp pulses (EEMBC energy mode) ------------------------------ */
+
+/* A pulse: the line low for `low` samples of current a, then high again.
+ * low 0: shorter than a sample period, between two samples: a sampling
+ * instrument (PPK2) sees no edge at all. */
+static void pulse(float a, uint64_t low, bool sampled)
+{
+	if (low == 0 && sampled)
+		return;
+	edge(0);
+	samples(a, low);
+	if (sampled)
+		edge(1);
+}
+
+/* 1 kHz, the line idling high: 200 samples idle (1 mA), a pulse opening
+ * 500 active samples (10 mA; the pulse lasts `low` of them), a pulse
+ * closing them, 300 idle.  sampled: the instrument sees both edges (its
+ * first sample shows the line high); else falling-edge events only. */
+static void pulse_stream(uint64_t low, uint64_t close_low, bool sampled)
+{
+	n_fed = 0;
+	tb_power_rec_reset(rec);
+	if (sampled)
+		edge(1);
+	samples(0.001f, 200);
+	pulse(0.010f, low, sampled);
+	samples(0.010f, 500 - low);
+	pulse(0.001f, close_low, sampled);
+	samples(0.001f, 300 - close_low);
+}
+
+static struct tb_power_window_params pulse_params(bool sampled)
+{
+	struct tb_power_window_params p = params();
+
+	p.style = TB_POWER_TS_PULSES;
+	p.edges = sampled ? TB_POWER_EDGES_BOTH : TB_POWER_EDGES_FALLING;
+	return p;
+}
+
+Test(power_rec, pulses_window_and_energy)
+{
+	for (int sampled = 0; sampled < 2; sampled++) {
+		struct tb_power_window_params p = pulse_params(sampled);
+		struct tb_power_result r;
+		struct tb_error err = { 0 };
+
+		pulse_stream(2, 2, sampled);
+		cr_assert_eq(tb_power_rec_analyze(rec, &p, &r, &err), 0, "%s", err.msg);
+		cr_assert_eq(r.first, 200);
+		cr_assert_eq(r.samples, 500);
+		cr_assert_float_eq(r.energy_j, 3.0 * 0.010 * 0.5, 1e-9);
+		cr_assert_float_eq(r.energy_uj, 1500.0, 1e-3);
+		cr_assert_float_eq(r.power_mw, 30.0, 1e-4);
+		tb_power_result_free(&r);
+	}
+}
+
+/* A pulse one sample long is seen (the instrument sampled it low once);
+ * an event input sees any pulse (low 0: between two samples). */
+Test(power_rec, short_pulses_seen)
+{
+	struct tb_power_window_params p = pulse_params(true);
+	struct tb_power_result r;
+	struct tb_error err = { 0 };
+
+	pulse_stream(1, 1, true);
+	cr_assert_eq(tb_power_rec_analyze(rec, &p, &r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r.samples, 500);
+	tb_power_result_free(&r);
+	p = pulse_params(false);
+	pulse_stream(0, 0, false);
+	cr_assert_eq(tb_power_rec_analyze(rec, &p, &r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r.first, 200);
+	cr_assert_eq(r.samples, 500);
+	tb_power_result_free(&r);
+}
+
+/* A pulse shorter than one sample period between two samples: the
+ * sampling instrument never saw it; the trial says so and why. */
+Test(power_rec, pulse_between_samples_reported)
+{
+	struct tb_power_window_params p = pulse_params(true);
+	struct tb_power_result r;
+	struct tb_error err = { 0 };
+
+	pulse_stream(2, 0, true);
+	cr_assert_lt(tb_power_rec_analyze(rec, &p, &r, &err), 0);
+	cr_assert(strstr(err.msg, "missing timestamp pulse: 1 falling edge for 1 timed window"),
+		  "%s", err.msg);
+	cr_assert(strstr(err.msg, "shorter than one sample period (1000.0 us at 1000 Hz)"),
+		  "%s", err.msg);
+	pulse_stream(0, 0, true);
+	cr_assert_lt(tb_power_rec_analyze(rec, &p, &r, &err), 0);
+	cr_assert(strstr(err.msg, "missing timestamp pulse: no falling edge"), "%s", err.msg);
+}
+
+Test(power_rec, pulses_extra_missing_and_repeated)
+{
+	struct tb_power_window_params p = pulse_params(false);
+	struct tb_power_result r;
+	struct tb_error err = { 0 };
+
+	/* An extra pulse inside the window. */
+	n_fed = 0;
+	tb_power_rec_reset(rec);
+	samples(0.001f, 100);
+	edge(0);
+	samples(0.010f, 100);
+	edge(0);
+	samples(0.010f, 100);
+	edge(0);
+	samples(0.001f, 100);
+	cr_assert_lt(tb_power_rec_analyze(rec, &p, &r, &err), 0);
+	cr_assert(strstr(err.msg, "extra timestamp pulse: 3 falling edges for 1 timed window"),
+		  "%s", err.msg);
+	/* Two windows (the batch was repeated): the last pair is measured;
+	 * with one window expected, four pulses are extra. */
+	p.windows = 2;
+	n_fed = 0;
+	tb_power_rec_reset(rec);
+	for (int w = 0; w < 2; w++) {
+		samples(0.001f, 100);
+		edge(0);
+		samples(w ? 0.020f : 0.010f, 200);
+		edge(0);
+	}
+	samples(0.001f, 100);
+	cr_assert_eq(tb_power_rec_analyze(rec, &p, &r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r.first, 400);
+	cr_assert_float_eq(r.energy_j, 3.0 * 0.020 * 0.2, 1e-9);
+	tb_power_result_free(&r);
+	p.windows = 1;
+	cr_assert_lt(tb_power_rec_analyze(rec, &p, &r, &err), 0);
+	cr_assert(strstr(err.msg, "extra timestamp pulse: 4 falling edges"), "%s", err.msg);
+}
+
+/* Level-style firmware (the line high while the window is open) seen as
+ * pulses: the line idled low; and falling-edge events are no level. */
+Test(power_rec, pulses_need_a_line_idling_high)
+{
+	struct tb_power_window_params p = pulse_params(true);
+	struct tb_power_result r;
+	struct tb_error err = { 0 };
+
+	standard_stream();
+	cr_assert_lt(tb_power_rec_analyze(rec, &p, &r, &err), 0);
+	cr_assert(strstr(err.msg, "timestamp line low when test started sampling"), "%s",
+		  err.msg);
+	cr_assert(strstr(err.msg, "idles high"), "%s", err.msg);
+	p = params();
+	p.edges = TB_POWER_EDGES_FALLING;
+	cr_assert_lt(tb_power_rec_analyze(rec, &p, &r, &err), 0);
+	cr_assert(strstr(err.msg, "falling edges only"), "%s", err.msg);
+}

@@ -19,6 +19,16 @@
  *                                               way, received ones wait in a ring
  *                                               of BYTES (default 16384; overrun
  *                                               drops them) while an inference runs
+ *   ... --eembc-mode performance|energy         EEMBC firmware's two builds: energy
+ *                                               mode writes no m-lap-us lines and
+ *                                               pulses the timestamp line low
+ *                                               (--pulse-us, default 20) at each
+ *                                               timestamp; the line idles high
+ *   ... --io-manager                            the pty is the host side of an
+ *                                               emulated MLPerf Tiny IO manager:
+ *                                               `dut CMD%` relayed to the runner
+ *                                               (at --baud), its lines back as
+ *                                               `[dut]: LINE` (docs/EEMBC.md)
  *
  * Fault injection for the harness's tests (never used in normal runs):
  *   --fault die-after=N      exit(3) during inference number N+1
@@ -96,6 +106,25 @@ struct line {
 	int closed;             /* the host hung up */
 	uint64_t overruns;      /* bytes dropped on a full ring */
 	double tx_free;         /* when the transmit line is next idle */
+	int started;            /* the receive thread runs */
+};
+
+/* --io-manager: an MLPerf Tiny IO manager between the host (the pty) and
+ * the runner's UART.  Host commands end with '%': `dut CMD` is answered
+ * `m-dut-passthrough(CMD)`, `m-ready` and CMD% goes on to the runner; the
+ * runner's lines come back prefixed `[dut]: `.  Its own commands: `name`,
+ * `help`.  Two threads write to the host (the receive thread answers the
+ * IO manager's commands): one lock. */
+#define IOM_CMD_MAX 256
+#define IOM_LINE_MAX 16384
+struct iomgr {
+	int on;
+	pthread_mutex_t lock;
+	char cmd[IOM_CMD_MAX + 1]; /* host command being received */
+	size_t cmd_len;
+	int cmd_long;
+	char line[IOM_LINE_MAX];   /* runner line being relayed */
+	size_t line_len;
 };
 
 struct native {
@@ -106,7 +135,10 @@ struct native {
 	void (*fn)(void *);
 	void *arg;
 	struct tb_vline *vline; /* --timestamp-line: the virtual pin, or NULL */
+	int pulses;             /* --eembc-mode energy: a timestamp is a pulse */
+	long pulse_ns;          /* its length */
 	struct line line;
+	struct iomgr io;
 };
 
 static struct native g_native; /* one per process: it is the device */
@@ -137,12 +169,38 @@ static void sleep_until(double t)
 	}
 }
 
+static int iom_from_host(struct native *n, const uint8_t *in, size_t len,
+			 uint8_t *to_dut, size_t cap);
+
+/* Bytes the runner receives: they arrive one after another at line rate
+ * (at once without --baud) and wait in the ring. */
+static void line_deliver(struct line *l, const uint8_t *buf, size_t r, double *free_at)
+{
+	if (l->bytes_per_s > 0) {
+		if (*free_at < mono_now())
+			*free_at = mono_now();
+		*free_at += (double)r / l->bytes_per_s;
+		sleep_until(*free_at);
+	}
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < r; i++) {
+		if (l->len == l->cap) {
+			l->overruns++;
+			continue;
+		}
+		l->ring[(l->head + l->len) % l->cap] = buf[i];
+		l->len++;
+	}
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void *line_rx(void *arg)
 {
 	struct native *n = arg;
 	struct line *l = &n->line;
 	double free_at = 0;
-	uint8_t buf[32];
+	uint8_t buf[32], dut[2 * IOM_CMD_MAX];
 	ssize_t r;
 
 	for (;;) {
@@ -151,22 +209,15 @@ static void *line_rx(void *arg)
 			continue;
 		if (r <= 0)
 			break;
-		/* The bytes arrive one after another at line rate. */
-		if (free_at < mono_now())
-			free_at = mono_now();
-		free_at += (double)r / l->bytes_per_s;
-		sleep_until(free_at);
-		pthread_mutex_lock(&l->lock);
-		for (ssize_t i = 0; i < r; i++) {
-			if (l->len == l->cap) {
-				l->overruns++;
-				continue;
-			}
-			l->ring[(l->head + l->len) % l->cap] = buf[i];
-			l->len++;
+		if (n->io.on) {
+			int k = iom_from_host(n, buf, (size_t)r, dut, sizeof(dut));
+
+			if (k < 0)
+				break;
+			line_deliver(l, dut, (size_t)k, &free_at);
+		} else {
+			line_deliver(l, buf, (size_t)r, &free_at);
 		}
-		pthread_cond_signal(&l->cond);
-		pthread_mutex_unlock(&l->lock);
 	}
 	pthread_mutex_lock(&l->lock);
 	l->closed = 1;
@@ -179,8 +230,9 @@ static int line_start(struct native *n, long baud, long ring)
 {
 	struct line *l = &n->line;
 
-	l->bytes_per_s = (double)baud / 10.0;
+	l->bytes_per_s = (double)baud / 10.0;   /* 0: not paced */
 	l->cap = (size_t)ring;
+	l->started = 1;
 	l->ring = malloc(l->cap);
 	if (!l->ring || pthread_mutex_init(&l->lock, NULL) ||
 	    pthread_cond_init(&l->cond, NULL) ||
@@ -213,7 +265,7 @@ static int native_read(void *ctx, uint8_t *buf, size_t cap)
 	struct native *n = ctx;
 	ssize_t r;
 
-	if (n->line.bytes_per_s > 0) {
+	if (n->line.started) {
 		r = line_read(&n->line, buf, cap);
 		if (r < 0)
 			return -1;
@@ -247,6 +299,114 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* ----------------------------------------------------------------------
+ * --io-manager
+ */
+static int iom_write(struct native *n, const char *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->io.lock);
+	rc = write_all(n->fd, (const uint8_t *)s, strlen(s));
+	pthread_mutex_unlock(&n->io.lock);
+	return rc;
+}
+
+/* One command from the host (without its '%'): answer it, and for `dut`
+ * put the runner's command in to_dut.  Returns the bytes for the runner. */
+static int iom_command(struct native *n, uint8_t *to_dut, size_t cap)
+{
+	struct iomgr *io = &n->io;
+	char reply[IOM_CMD_MAX + 64];
+	const char *c = io->cmd;
+	size_t k;
+
+	while (*c == ' ')
+		c++;
+	if (io->cmd_long)
+		return iom_write(n, "e-[command too long]\r\nm-ready\r\n");
+	if (!strncmp(c, "dut ", 4) || !strcmp(c, "dut")) {
+		c += 3;
+		while (*c == ' ')
+			c++;
+		snprintf(reply, sizeof(reply), "m-dut-passthrough(%s)\r\nm-ready\r\n", c);
+		if (iom_write(n, reply) < 0)
+			return -1;
+		k = strlen(c);
+		if (k + 1 > cap)
+			return 0;
+		memcpy(to_dut, c, k);
+		to_dut[k] = '%';
+		return (int)k + 1;
+	}
+	if (!strcmp(c, "name"))
+		return iom_write(n, "tinybench io-manager (emulated)\r\nm-ready\r\n");
+	if (!strcmp(c, "help"))
+		return iom_write(n, "help, name, dut CMD (passthrough)\r\nm-ready\r\n");
+	snprintf(reply, sizeof(reply), "e-[Unknown command: %s]\r\nm-ready\r\n", c);
+	return iom_write(n, reply);
+}
+
+static int iom_from_host(struct native *n, const uint8_t *in, size_t len,
+			 uint8_t *to_dut, size_t cap)
+{
+	struct iomgr *io = &n->io;
+	size_t k = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '%') {
+			int r;
+
+			io->cmd[io->cmd_len] = '\0';
+			r = iom_command(n, to_dut + k, cap - k);
+			if (r < 0)
+				return -1;
+			k += (size_t)r;
+			io->cmd_len = 0;
+			io->cmd_long = 0;
+		} else if (in[i] == '\r' || in[i] == '\n' || in[i] == 0) {
+			continue;
+		} else if (io->cmd_len < IOM_CMD_MAX) {
+			io->cmd[io->cmd_len++] = (char)in[i];
+		} else {
+			io->cmd_long = 1;
+		}
+	}
+	return (int)k;
+}
+
+/* What the runner writes reaches the host a line at a time, prefixed. */
+static int iom_relay(struct native *n, const uint8_t *buf, size_t len)
+{
+	struct iomgr *io = &n->io;
+	int rc = 0;
+
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		if (buf[i] == '\r')
+			continue;
+		if (buf[i] != '\n') {
+			if (io->line_len < sizeof(io->line))
+				io->line[io->line_len++] = (char)buf[i];
+			continue;
+		}
+		pthread_mutex_lock(&io->lock);
+		rc = write_all(n->fd, (const uint8_t *)"[dut]: ", 7);
+		if (rc == 0)
+			rc = write_all(n->fd, (const uint8_t *)io->line, io->line_len);
+		if (rc == 0)
+			rc = write_all(n->fd, (const uint8_t *)"\r\n", 2);
+		pthread_mutex_unlock(&io->lock);
+		io->line_len = 0;
+	}
+	return rc;
+}
+
+/* Bytes for the host: straight, or through the IO manager. */
+static int host_write(struct native *n, const uint8_t *buf, size_t len)
+{
+	return n->io.on ? iom_relay(n, buf, len) : write_all(n->fd, buf, len);
+}
+
 /* --fault eembc-quirks: EEMBC text as some firmware writes it.  Whole
  * lines are collected (the core writes in pieces), then written with a
  * trailing comma inside m-results-[...] and a stray debug line before
@@ -267,9 +427,9 @@ static int quirky_line(struct native *n)
 		k++;
 	}
 	if (k == 9 && !memcmp(l, "m-ready\r\n", 9) &&
-	    write_all(n->fd, (const uint8_t *)stray, sizeof(stray) - 1) < 0)
+	    host_write(n, (const uint8_t *)stray, sizeof(stray) - 1) < 0)
 		return -1;
-	return write_all(n->fd, (const uint8_t *)l, k);
+	return host_write(n, (const uint8_t *)l, k);
 }
 
 static int quirky_write(struct native *n, const uint8_t *buf, size_t len)
@@ -303,7 +463,7 @@ static int native_write(void *ctx, const uint8_t *buf, size_t len)
 	}
 	if (n->f.eembc_quirks)
 		return quirky_write(n, buf, len);
-	if (n->f.noise && write_all(n->fd, noise, sizeof(noise)) < 0)
+	if (n->f.noise && host_write(n, noise, sizeof(noise)) < 0)
 		return -1;
 	if (n->f.corrupt_every > 0 && n->f.writes % n->f.corrupt_every == 0 &&
 	    len > 2 && len <= sizeof(tmp)) {
@@ -311,9 +471,9 @@ static int native_write(void *ctx, const uint8_t *buf, size_t len)
 		tmp[len / 2] ^= 0x5A;
 		if (tmp[len / 2] == 0)
 			tmp[len / 2] = 0x01;
-		return write_all(n->fd, tmp, len);
+		return host_write(n, tmp, len);
 	}
-	return write_all(n->fd, buf, len);
+	return host_write(n, buf, len);
 }
 
 static uint64_t native_ticks(void *ctx)
@@ -361,8 +521,20 @@ static void native_timestamp(void *ctx, int level)
 {
 	struct native *n = ctx;
 
-	if (n->vline)
+	if (!n->vline)
+		return;
+	if (!n->pulses) {
 		tb_vline_set(n->vline, level);
+		return;
+	}
+	/* EEMBC energy mode: a timestamp is a low pulse, held (busy, as
+	 * firmware does) for pulse_ns. */
+	double end = mono_now() + n->pulse_ns / 1e9;
+
+	tb_vline_set(n->vline, 0);
+	while (mono_now() < end)
+		;
+	tb_vline_set(n->vline, 1);
 }
 
 static const struct tbr_port native_port = {
@@ -564,6 +736,12 @@ static void usage(FILE *out)
 		"  --baud N      behave like a UART at N baud: bytes cross at N/10 per\n"
 		"                second; received bytes wait in a ring meanwhile\n"
 		"  --rx-buffer BYTES  that ring's size (default 16384; overrun drops)\n"
+		"  --eembc-mode M  performance (default: m-lap-us timestamps) or energy\n"
+		"                (MLPerf Tiny energy-mode firmware: no m-lap-us; each\n"
+		"                timestamp a low pulse on the timestamp line)\n"
+		"  --pulse-us N  length of an energy-mode pulse (default 20)\n"
+		"  --io-manager  talk through an emulated MLPerf Tiny IO manager:\n"
+		"                `dut CMD%%` in, `[dut]: LINE` out (docs/EEMBC.md)\n"
 		"  --fault SPEC  test hook: die-after=N, hang-after=N, silent,\n"
 		"                corrupt-every=K, noise, slow=MS, eembc-quirks\n");
 }
@@ -590,6 +768,7 @@ int main(int argc, char **argv)
 
 	g_native.f.die_after = -1;
 	g_native.f.hang_after = -1;
+	g_native.pulse_ns = 20000;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
 			port = argv[++i];
@@ -623,6 +802,22 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--eembc-model") && i + 1 < argc) {
 			eembc_model = argv[++i];
+		} else if (!strcmp(argv[i], "--eembc-mode") && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "performance") && strcmp(argv[i], "energy")) {
+				fprintf(stderr, "tinybench-runner-native: --eembc-mode '%s': "
+					"expected performance or energy\n", argv[i]);
+				return 2;
+			}
+			g_native.pulses = !strcmp(argv[i], "energy");
+		} else if (!strcmp(argv[i], "--pulse-us") && i + 1 < argc) {
+			g_native.pulse_ns = parse_long(argv[++i], "--pulse-us") * 1000;
+			if (g_native.pulse_ns > 1000000000L) {
+				fprintf(stderr, "tinybench-runner-native: --pulse-us: 0..1000000\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--io-manager")) {
+			g_native.io.on = 1;
 		} else if (!strcmp(argv[i], "--baud") && i + 1 < argc) {
 			baud = parse_long(argv[++i], "--baud");
 			if (baud < 300 || baud > 100000000) {
@@ -696,6 +891,15 @@ int main(int argc, char **argv)
 	cfg.tx_cap = sizeof(tx_buf);
 	cfg.workloads = workload_list(faulty);
 	cfg.protocol = (uint8_t)protocol;
+	cfg.eembc_energy = (uint8_t)g_native.pulses;
+	if (g_native.pulses && protocol != TBR_PROTOCOL_EEMBC) {
+		fprintf(stderr, "tinybench-runner-native: --eembc-mode energy needs "
+			"--protocol eembc\n");
+		return 2;
+	}
+	/* Energy mode: the timestamp line idles high. */
+	if (g_native.pulses && g_native.vline)
+		tb_vline_set(g_native.vline, 1);
 	if (eembc_model || (user_wl.name && protocol != TBR_PROTOCOL_TINYBENCH)) {
 		const char *want = eembc_model ? eembc_model : user_wl.name;
 
@@ -708,7 +912,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (baud && line_start(&g_native, baud, rx_buffer) < 0) {
+	pthread_mutex_init(&g_native.io.lock, NULL);
+	if ((baud || g_native.io.on) && line_start(&g_native, baud, rx_buffer) < 0) {
 		fprintf(stderr, "tinybench-runner-native: cannot start the --baud line\n");
 		return 1;
 	}

@@ -912,3 +912,39 @@ Test(board, protocol_key)
 		 "[qemu]\nprogram = qemu-system-arm\nmachine = mps2-an386\nicount_shift = 7\n",
 		 TB_ERR_FORMAT, 8, "eembc is not possible with transport = qemu", NULL);
 }
+
+/* [eembc]: the firmware build and the link (docs/BOARDS.md). */
+Test(board, eembc_mode_and_link)
+{
+#define EEMBC_SERIAL "[board]\nname = e\ncpu = cortex-m4f\narch = armv7e-m\n" \
+	"clock_hz = 80000000\ntransport = serial\nbaud = 115200\nreset = dtr\n" \
+	"protocol = eembc\nenergy_monitor = lpm01a\n"
+	struct tb_board *b;
+
+	b = load_ok(EEMBC_SERIAL);
+	cr_expect_eq(b->eembc_mode, TB_BOARD_EEMBC_PERFORMANCE);
+	cr_expect_eq(b->eembc_link, TB_BOARD_EEMBC_DIRECT);
+	cr_expect_eq(b->eembc_dut_baud, 0);
+	tb_board_free(b);
+	b = load_ok(EEMBC_SERIAL "[eembc]\nmode = energy\nlink = io-manager\n");
+	cr_expect_eq(b->eembc_mode, TB_BOARD_EEMBC_ENERGY);
+	cr_expect_eq(b->eembc_link, TB_BOARD_EEMBC_IO_MANAGER);
+	cr_expect_eq(b->eembc_dut_baud, 9600);
+	cr_expect_str_eq(tb_board_eembc_mode_name(b->eembc_mode), "energy");
+	cr_expect_str_eq(tb_board_eembc_link_name(b->eembc_link), "io-manager");
+	tb_board_free(b);
+	b = load_ok(EEMBC_SERIAL "[eembc]\nlink = io-manager\ndut_baud = 115200\n");
+	cr_expect_eq(b->eembc_dut_baud, 115200);
+	tb_board_free(b);
+	load_bad(EEMBC_SERIAL "[eembc]\nmode = turbo\n", TB_ERR_FORMAT, 12,
+		 "mode: 'turbo' is not accepted", "performance, energy", NULL);
+	load_bad(EEMBC_SERIAL "[eembc]\ndut_baud = 9600\n", TB_ERR_FORMAT, 12,
+		 "dut_baud", "link = io-manager", NULL);
+	load_bad(SIM_BOARD "[eembc]\nmode = energy\n", TB_ERR_FORMAT, 10,
+		 "need protocol = eembc", NULL);
+	load_bad("[board]\nname = e\ncpu = cortex-m4f\narch = armv7e-m\n"
+		 "clock_hz = 80000000\ntransport = serial\nbaud = 115200\nreset = dtr\n"
+		 "protocol = eembc\n[eembc]\nmode = energy\n", TB_ERR_FORMAT, 11,
+		 "timed by an energy monitor", NULL);
+#undef EEMBC_SERIAL
+}
