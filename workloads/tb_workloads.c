@@ -18,11 +18,15 @@ _Static_assert((int)TB_NN_DTYPE_INT16 == (int)TB_DTYPE_INT16, "dtype codes");
 _Static_assert((int)TB_NN_DTYPE_INT32 == (int)TB_DTYPE_INT32, "dtype codes");
 _Static_assert((int)TB_NN_DTYPE_FLOAT32 == (int)TB_DTYPE_FLOAT32, "dtype codes");
 
+/* TB_WORKLOADS_NO_BUILTIN: the firmware of a user model, which links
+ * none of them (workloads/meson.build). */
 const struct tb_workload *const tb_workloads[] = {
+#ifndef TB_WORKLOADS_NO_BUILTIN
 	&tb_workload_kws01,
 	&tb_workload_vww01,
 	&tb_workload_ad01,
 	&tb_workload_ic01,
+#endif
 	NULL,
 };
 

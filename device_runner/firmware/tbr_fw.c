@@ -10,6 +10,12 @@
 #include "tb_workload.h"
 #include "tbr.h"
 
+#ifdef TBR_FW_USER_MODEL
+/* The image of a user model: its input, arena and output buffer sizes,
+ * written by the build from the model (tb_workload_gen --h-out). */
+#include "tbr_fw_model.h"
+#endif
+
 #ifndef TBR_FW_INPUT_MAX
 #define TBR_FW_INPUT_MAX 32768
 #endif

@@ -17,6 +17,8 @@
  *   TBR_FW_RX_RING      receive ring (power of two; default 256)
  *   TBR_FW_TX_CHUNK     reply bytes staged per tbr_port_write() (32)
  *   TBR_FW_NO_WORKLOADS build with an empty workload list (footprint)
+ *   TBR_FW_USER_MODEL   the image of a user model: the input, arena and
+ *                       output sizes come from the build's tbr_fw_model.h
  *   TBR_FW_TEST_HOOKS   the hang hook below (QEMU boards)
  *   TBR_FW_TSLINE       the timestamp bridge below (QEMU boards)
  * and the workloads it carries from the build's tbr_fw_workloads.c.

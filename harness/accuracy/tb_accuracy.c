@@ -73,11 +73,9 @@ struct user_model {
 
 static int load_user_model(const char *path, struct user_model **out, struct tb_error *err)
 {
-	const char *base = strrchr(path, '/');
 	struct user_model *u;
 	struct stat st;
 	SHA2_CTX ctx;
-	size_t k = 0;
 	FILE *f;
 	int rc;
 
@@ -101,12 +99,7 @@ static int load_user_model(const char *path, struct user_model **out, struct tb_
 	SHA256Init(&ctx);
 	SHA256Update(&ctx, u->blob, (size_t)st.st_size);
 	SHA256Final(u->hash, &ctx);
-	/* Named as the session names it: the file name up to the first '.'. */
-	for (base = base ? base + 1 : path; base[k] && base[k] != '.' &&
-	     k < TBP_STR_WL_NAME; k++)
-		u->name[k] = base[k] > ' ' && base[k] < 0x7F ? base[k] : '_';
-	if (!k || tb_workload_by_name(u->name))
-		snprintf(u->name, sizeof(u->name), "user-model");
+	tb_session_model_name(path, u->name, sizeof(u->name));
 	u->src.blob = u->blob;
 	u->src.size = (uint32_t)st.st_size;
 	u->src.state = &u->state;
@@ -616,12 +609,6 @@ static int setup(struct acc *a, struct tb_error *err)
 	rc = find_workload(a, err);
 	if (rc < 0)
 		return rc;
-	if (a->user && a->board.transport != TB_BOARD_TRANSPORT_SIM &&
-	    a->board.protocol != TB_BOARD_PROTOCOL_EEMBC)
-		return tb_error_set(err, TB_ERR_UNSUPPORTED,
-				    "board '%s' runs the workloads built into its firmware; "
-				    "--model is for the sim board (or names the model of "
-				    "EEMBC firmware)", a->board.name);
 	rc = tb_dataset_open(o->dataset, &a->ds, err);
 	if (rc < 0)
 		return rc;
@@ -675,6 +662,12 @@ static int connect_board(struct acc *a, struct tb_error *err)
 		a->runner_args[n++] = a->user->name;
 		a->runner_args[n] = NULL;
 		co.runner_args = a->runner_args;
+	}
+	/* A QEMU board runs the image that carries the model (built if
+	 * missing); a real board the one flashed with `flash --model`. */
+	if (a->user && a->board.transport == TB_BOARD_TRANSPORT_QEMU && !co.firmware) {
+		co.model = a->o->model_path;
+		co.model_name = a->user->name;
 	}
 	if (!co.eembc_model)
 		co.eembc_model = a->wl->name;

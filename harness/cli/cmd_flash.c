@@ -5,6 +5,7 @@
 #include "tb_board.h"
 #include "tb_cli.h"
 #include "tb_firmware.h"
+#include "tb_session.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +16,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tinybench flash --board BOARD [--port PORT] [--firmware FILE] [--dry-run]\n"
+		"usage: tinybench flash --board BOARD [--port PORT] [--firmware FILE | --model FILE]\n"
+		"                       [--dry-run]\n"
 		"\n"
 		"Build the board's runner firmware (scripts/build-firmware) and run the\n"
 		"board file's [flash] command on it.  A QEMU board is only built: tinybench\n"
@@ -24,6 +26,9 @@ static void usage(FILE *out)
 		"  -b, --board BOARD    board name (`tinybench boards`)\n"
 		"  -p, --port PORT      serial port, for commands that use {port}\n"
 		"      --firmware FILE  flash this image instead of building one\n"
+		"      --model FILE     build and flash an image that carries this model\n"
+		"                       (.tflite, imported, or .tbnn) instead of the\n"
+		"                       built-in workloads; then `run --model FILE`\n"
 		"  -n, --dry-run        build and print the command, do not run it\n"
 		"  -h, --help           this help\n");
 }
@@ -73,17 +78,18 @@ int tb_cmd_flash(int argc, char **argv)
 		{ "board", required_argument, NULL, 'b' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "firmware", required_argument, NULL, 'f' },
+		{ "model", required_argument, NULL, 'm' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *board_name = NULL, *port = NULL, *firmware = NULL;
+	const char *board_name = NULL, *port = NULL, *firmware = NULL, *model = NULL;
 	struct tb_board_registry *reg = NULL;
 	const struct tb_board *b;
 	struct tb_error err = { 0 };
-	char elf[4096], image[4096];
+	char elf[4096], image[4096], blob[4096] = "", name[17];
 	char **cmd = NULL;
-	int dry = 0, c, rc;
+	int dry = 0, c, rc, blob_tmp = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:p:nh", opts, NULL)) != -1) {
@@ -91,6 +97,7 @@ int tb_cmd_flash(int argc, char **argv)
 		case 'b': board_name = optarg; break;
 		case 'p': port = optarg; break;
 		case 'f': firmware = optarg; break;
+		case 'm': model = optarg; break;
 		case 'n': dry = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: return tb_cli_usage_error("flash", "bad option");
@@ -100,6 +107,8 @@ int tb_cmd_flash(int argc, char **argv)
 		return tb_cli_usage_error("flash", "unexpected argument '%s'", argv[optind]);
 	if (!board_name)
 		return tb_cli_usage_error("flash", "--board is required (see `tinybench boards`)");
+	if (firmware && model)
+		return tb_cli_usage_error("flash", "give --firmware or --model, not both");
 	rc = tb_board_registry_new(&reg, &err);
 	if (!rc)
 		rc = tb_board_registry_load_default(reg, &err);
@@ -113,11 +122,20 @@ int tb_cmd_flash(int argc, char **argv)
 				  b->name);
 		goto out;
 	}
-	if (firmware)
+	if (firmware) {
 		rc = snprintf(elf, sizeof(elf), "%s", firmware) >= (int)sizeof(elf) ?
 			tb_error_set(&err, TB_ERR_ARG, "--firmware path too long") : 0;
-	else
+	} else if (model) {
+		/* Named as `run --model` names it, so that a run finds it. */
+		rc = tb_cli_model_blob_file(model, blob, sizeof(blob), &blob_tmp, &err);
+		if (!rc) {
+			tb_session_model_name(blob, name, sizeof(name));
+			rc = tb_firmware_model(b->firmware, blob, name, true, elf,
+					       sizeof(elf), &err);
+		}
+	} else {
 		rc = tb_firmware_build(b->firmware, elf, sizeof(elf), &err);
+	}
 	if (rc)
 		goto out;
 	if (b->transport == TB_BOARD_TRANSPORT_QEMU) {
@@ -154,6 +172,8 @@ int tb_cmd_flash(int argc, char **argv)
 	if (!dry)
 		rc = run_argv(cmd, &err);
 out:
+	if (blob_tmp)
+		tb_cli_model_blob_remove(blob);
 	tb_board_argv_free(cmd);
 	tb_board_registry_free(reg);
 	return rc ? tb_cli_fail(&err) : 0;

@@ -37,27 +37,29 @@ static bool name_ok(const char *name)
 	return name[0] != '.';
 }
 
-int tb_firmware_locate(const char *name, char *out, size_t len,
-		       struct tb_error *err)
+static int sha256_file(int fd, const char *path, char out[65],
+		       struct tb_error *err);
+
+/* tinybench-runner-<name>.elf in <root>/<sub>/ for the first root that has
+ * it (tb_firmware_locate()). */
+static int locate_in(const char *name, const char *sub, char *out, size_t len,
+		     struct tb_error *err)
 {
 	const char *env = getenv("TINYBENCH_FIRMWARE_DIR");
 	char dirs[3][PATH_MAX], looked[TB_ERROR_MSG_MAX] = "";
 	size_t n = 0, off = 0;
 
-	if (!name_ok(name) || !out || !len)
-		return tb_error_set(err, TB_ERR_ARG, "bad firmware name '%s'",
-				    name ? name : "");
 	if (env && *env)
 		snprintf(dirs[n++], PATH_MAX, "%s", env);
 	snprintf(dirs[n++], PATH_MAX, "%s/fw", TB_BUILD_DIR);
 	snprintf(dirs[n++], PATH_MAX, "%s/build/fw", TB_SOURCE_DIR);
 	for (size_t i = 0; i < n; i++) {
 		if ((size_t)snprintf(out, len, "%s/%s/tinybench-runner-%s.elf",
-				     dirs[i], name, name) < len && is_file(out))
+				     dirs[i], sub, name) < len && is_file(out))
 			return 0;
 		if (off < sizeof(looked))
 			off += (size_t)snprintf(looked + off, sizeof(looked) - off,
-						"%s%s/%s", off ? ", " : "", dirs[i], name);
+						"%s%s/%s", off ? ", " : "", dirs[i], sub);
 	}
 	out[0] = '\0';
 	return tb_error_set(err, TB_ERR_NOTFOUND,
@@ -65,39 +67,107 @@ int tb_firmware_locate(const char *name, char *out, size_t len,
 			    name, looked, name);
 }
 
-int tb_firmware_build(const char *name, char *out, size_t len,
-		      struct tb_error *err)
+int tb_firmware_locate(const char *name, char *out, size_t len,
+		       struct tb_error *err)
+{
+	if (!name_ok(name) || !out || !len)
+		return tb_error_set(err, TB_ERR_ARG, "bad firmware name '%s'",
+				    name ? name : "");
+	return locate_in(name, name, out, len, err);
+}
+
+static const char *script_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/scripts/build-firmware", TB_SOURCE_DIR);
+	return buf;
+}
+
+/* Run scripts/build-firmware --out-root <build dir>/fw ARGS..., its output
+ * on our standard error. */
+static int build_script(const char *name, const char *const *args,
+			struct tb_error *err)
 {
 	char script[PATH_MAX], root[PATH_MAX];
+	const char *argv[12];
+	size_t n = 0;
 	int status;
 	pid_t pid;
 
-	if (!name_ok(name))
-		return tb_error_set(err, TB_ERR_ARG, "bad firmware name '%s'",
-				    name ? name : "");
-	snprintf(script, sizeof(script), "%s/scripts/build-firmware", TB_SOURCE_DIR);
+	script_path(script, sizeof(script));
 	snprintf(root, sizeof(root), "%s/fw", TB_BUILD_DIR);
 	if (access(script, X_OK) < 0)
 		return tb_error_set(err, TB_ERR_NOTFOUND,
 				    "cannot build firmware %s: %s is missing (an installed tinybench builds no firmware; pass --firmware FILE)",
 				    name, script);
+	argv[n++] = script;
+	argv[n++] = "--out-root";
+	argv[n++] = root;
+	while (*args && n < sizeof(argv) / sizeof(argv[0]) - 1)
+		argv[n++] = *args++;
+	argv[n] = NULL;
 	pid = fork();
 	if (pid < 0)
 		return tb_error_set(err, TB_ERR_IO, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		dup2(2, 1);
-		execl(script, script, "--out-root", root, name, (char *)NULL);
+		execv(script, (char *const *)argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return tb_error_set(err, TB_ERR_IO, "waitpid: %s", strerror(errno));
+	/* Its exit status 2: a bad model, or one that does not fit the
+	 * board; 3: not found (a file, a board, the host CLI). */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return tb_error_set(err, TB_ERR_IO,
+		return tb_error_set(err, !WIFEXITED(status) ? TB_ERR_IO :
+				    WEXITSTATUS(status) == 2 ? TB_ERR_FORMAT :
+				    WEXITSTATUS(status) == 3 ? TB_ERR_NOTFOUND : TB_ERR_IO,
 				    "scripts/build-firmware %s failed (%s %d); see its output above",
 				    name, WIFEXITED(status) ? "exit status" : "signal",
 				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return tb_firmware_locate(name, out, len, err);
+	return 0;
+}
+
+int tb_firmware_build(const char *name, char *out, size_t len,
+		      struct tb_error *err)
+{
+	const char *args[] = { name, NULL };
+	int rc;
+
+	if (!name_ok(name))
+		return tb_error_set(err, TB_ERR_ARG, "bad firmware name '%s'",
+				    name ? name : "");
+	rc = build_script(name, args, err);
+	return rc ? rc : tb_firmware_locate(name, out, len, err);
+}
+
+int tb_firmware_model(const char *name, const char *blob, const char *model_name,
+		      bool build, char *out, size_t len, struct tb_error *err)
+{
+	const char *args[] = { "--model", blob, "--model-name", model_name, name, NULL };
+	char sub[PATH_MAX], hash[65], path[PATH_MAX];
+	bool found;
+	int fd, rc;
+
+	if (!name_ok(name) || !blob || !model_name || !out || !len)
+		return tb_error_set(err, TB_ERR_ARG, "bad firmware name '%s'",
+				    name ? name : "");
+	fd = open(blob, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
+				    "model %s: %s", blob, strerror(errno));
+	rc = sha256_file(fd, blob, hash, err);
+	close(fd);
+	if (rc)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s-model-%.12s", name, hash);
+	found = locate_in(name, sub, out, len, NULL) == 0;
+	if (found && !build)
+		return 0;
+	if (found && access(script_path(path, sizeof(path)), X_OK) < 0)
+		return 0;       /* installed: no build script, the image is there */
+	rc = build_script(name, args, err);
+	return rc ? rc : locate_in(name, sub, out, len, err);
 }
 
 /* ---- ELF --------------------------------------------------------------- */

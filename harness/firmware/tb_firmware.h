@@ -10,6 +10,7 @@
 #ifndef TB_FIRMWARE_H
 #define TB_FIRMWARE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,20 @@ int tb_firmware_locate(const char *name, char *out, size_t len,
  */
 int tb_firmware_build(const char *name, char *out, size_t len,
 		      struct tb_error *err);
+
+/*
+ * The image of firmware `name` that carries the user model blob (a
+ * .tbnn) as workload 64 named model_name (scripts/build-firmware
+ * --model): tinybench-runner-<name>.elf in <root>/<name>-model-<first 12
+ * hex digits of the blob's SHA-256>/, the roots as for _locate.  Built
+ * into <build dir>/fw/ when missing, or always with build (an incremental
+ * build: it also renames the model when model_name changed), unless this
+ * tinybench has no build script (installed) and the image is there.  A
+ * model too large for the board fails the build, which says why on our
+ * standard error.
+ */
+int tb_firmware_model(const char *name, const char *blob, const char *model_name,
+		      bool build, char *out, size_t len, struct tb_error *err);
 
 /* Footprint and hash of an ELF file.  TB_ERR_FORMAT if it is not ELF. */
 int tb_firmware_info(const char *path, struct tb_firmware_info *info,

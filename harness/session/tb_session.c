@@ -164,6 +164,11 @@ static int find_firmware(const struct tb_board *b, const struct tb_conn_opts *o,
 			return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
 					    "--firmware %s: %s", o->firmware, strerror(errno));
 		snprintf(c->firmware, sizeof(c->firmware), "%s", o->firmware);
+	} else if (o->model) {
+		rc = tb_firmware_model(b->firmware, o->model, o->model_name, true,
+				       c->firmware, sizeof(c->firmware), err);
+		if (rc < 0)
+			return rc;
 	} else {
 		rc = tb_firmware_locate(b->firmware, c->firmware, sizeof(c->firmware), NULL);
 		if (rc < 0)
@@ -739,14 +744,26 @@ struct user_model {
 	const char *args[24];
 };
 
+void tb_session_model_name(const char *path, char *out, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	size_t k = 0;
+
+	for (base = base ? base + 1 : path; base[k] && base[k] != '.' &&
+	     k < TBP_STR_WL_NAME && k + 1 < len; k++)
+		out[k] = base[k] > ' ' && base[k] < 0x7F ? base[k] : '_';
+	out[k] = '\0';
+	if (!k || tb_workload_by_name(out))
+		snprintf(out, len, "user-model");
+}
+
 static int load_user_model(struct run *r, struct tb_error *err)
 {
-	const char *path = r->o->model_path, *base = strrchr(path, '/');
+	const char *path = r->o->model_path;
 	struct user_model *u;
 	SHA2_CTX ctx;
 	struct stat st;
 	FILE *f;
-	size_t k = 0;
 	int rc;
 
 	u = r->user = calloc(1, sizeof(*u));
@@ -768,13 +785,7 @@ static int load_user_model(struct run *r, struct tb_error *err)
 	SHA256Init(&ctx);
 	SHA256Update(&ctx, u->blob, (size_t)st.st_size);
 	SHA256Final(u->hash, &ctx);
-	/* Its name on the wire: the file name up to the first '.', printable,
-	 * at most 16 characters. */
-	for (base = base ? base + 1 : path; base[k] && base[k] != '.' &&
-	     k < TBP_STR_WL_NAME; k++)
-		u->name[k] = base[k] > ' ' && base[k] < 0x7F ? base[k] : '_';
-	if (!k || tb_workload_by_name(u->name))
-		snprintf(u->name, sizeof(u->name), "user-model");
+	tb_session_model_name(path, u->name, sizeof(u->name));
 	u->src.blob = u->blob;
 	u->src.size = (uint32_t)st.st_size;
 	u->src.state = &u->state;
@@ -786,7 +797,10 @@ static int load_user_model(struct run *r, struct tb_error *err)
 	return TB_OK;
 }
 
-/* Hand the user model to the sim runner; other boards cannot take one yet. */
+/* Hand the user model to the sim runner, or ask for the firmware image
+ * that carries it on a QEMU board (built if missing).  A real board runs
+ * the image flashed on it (tinybench flash --model): HELLO says whether
+ * it carries the model (check_device()). */
 static int user_model_args(struct run *r, struct tb_run_opts *o, struct tb_error *err)
 {
 	struct user_model *u = r->user;
@@ -794,11 +808,13 @@ static int user_model_args(struct run *r, struct tb_run_opts *o, struct tb_error
 
 	if (!u)
 		return TB_OK;
-	if (r->board->transport != TB_BOARD_TRANSPORT_SIM)
-		return tb_error_set(err, TB_ERR_UNSUPPORTED,
-				    "board '%s' runs the workloads built into its firmware; "
-				    "--model is for the sim board (embedding user models in "
-				    "firmware comes with the firmware issue)", r->board->name);
+	if (r->board->transport != TB_BOARD_TRANSPORT_SIM) {
+		if (r->board->transport == TB_BOARD_TRANSPORT_QEMU && !o->conn.firmware) {
+			o->conn.model = o->model_path;
+			o->conn.model_name = u->name;
+		}
+		return TB_OK;
+	}
 	for (; o->conn.runner_args && o->conn.runner_args[n] && n < 18; n++)
 		u->args[n] = o->conn.runner_args[n];
 	u->args[n++] = "--model";
@@ -1480,6 +1496,13 @@ static int check_device(struct run *r, struct tb_error *err)
 		res->caps.workloads[0].output_size = r->wl->output_size;
 		r->dev_wl = &res->caps.workloads[0];
 	}
+	if (!r->dev_wl && r->user)
+		return tb_error_set(err, TB_ERR_NOTFOUND,
+				    "board '%s' does not have the model %s (it has: %s); %s",
+				    r->board->name, r->wl->name, c->n_workloads ? list : "none",
+				    r->board->transport == TB_BOARD_TRANSPORT_QEMU ?
+				    "without --firmware tinybench builds an image that carries it" :
+				    "flash one that carries it: tinybench flash --model FILE");
 	if (!r->dev_wl)
 		return tb_error_set(err, TB_ERR_NOTFOUND,
 				    "board '%s' does not have workload %s (it has: %s)",
@@ -1497,6 +1520,14 @@ static int check_device(struct run *r, struct tb_error *err)
 		/* EEMBC: no digest, and results are scores, not the tensor. */
 		res->model_hash[0] = '\0';
 		r->check_outputs = 0;
+	} else if (r->user && !r->check_outputs) {
+		/* A user model is measured only where it is the one given. */
+		char mine[2 * TBP_HASH_SIZE + 1];
+
+		tb_hex(r->wl->model_hash, TBP_HASH_SIZE, mine);
+		return tb_error_set(err, TB_ERR_NOTFOUND,
+				    "board '%s' carries another model named %s (sha256 %.16s, this one %.16s); flash this one: tinybench flash --model FILE",
+				    r->board->name, r->wl->name, res->model_hash, mine);
 	}
 	snprintf(res->board, sizeof(res->board), "%s", r->board->name);
 	snprintf(res->workload, sizeof(res->workload), "%s", r->wl->name);

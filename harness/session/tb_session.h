@@ -42,6 +42,12 @@ struct tb_conn_opts {
 					  * firmware ("hang-at=N") */
 	const char *firmware;            /* QEMU board: this image instead of
 					  * build/fw/<board>/ (--firmware) */
+	/* QEMU board without firmware: run the image that carries this user
+	 * model blob (.tbnn) as workload model_name, built or brought up to
+	 * date first (tb_firmware_model()).  NULL: the board's built-in
+	 * image. */
+	const char *model;
+	const char *model_name;
 	int hello_timeout_ms;            /* 0: default */
 	volatile sig_atomic_t *cancel;
 	/* Tests only: damage the link with the fault transport, e.g.
@@ -264,6 +270,12 @@ void tb_run_result_free(struct tb_run_result *res);
  * `names` (may be NULL) receives "kws01 (kws), ..." for error messages. */
 const struct tb_workload *tb_session_find_workload(const char *name,
 						   char *names, size_t len);
+
+/* The name a user model (run --model FILE) has on the wire: the file
+ * name up to its first '.', printable, at most 16 characters;
+ * "user-model" if that is empty or a built-in workload's name.  out:
+ * at least 17 bytes. */
+void tb_session_model_name(const char *path, char *out, size_t len);
 
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
 void tb_hex(const uint8_t *in, size_t n, char *out);

@@ -22,16 +22,8 @@ fwroot=${TINYBENCH_FIRMWARE_DIR:-${TB_BUILD_DIR:?}/fw}
 boards=${TB_QEMU_BOARDS:-qemu-m4 qemu-m7 qemu-m33 qemu-m55 qemu-rv32}
 all_workloads="kws01 vww01 ad01 ic01"
 only=${TB_QEMU_WORKLOADS:-$all_workloads}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-db=$tmp/results.db
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# json FIELD-EXPR FILE: tiny extraction without jq: "key": value
-jget() { grep -o "\"$1\": *[^,}]*" "$2" | head -1 | sed 's/.*: *//; s/"//g'; }
+# tmp, db, ok, bad, jget
+. "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
 
 for b in $boards; do
 	elf="$fwroot/$b/tinybench-runner-$b.elf"
