@@ -288,7 +288,10 @@ static int decode_frame(struct tbp_decoder *d, struct tbp_frame *out)
 	if ((size_t)n < TBP_FRAME_OVERHEAD)
 		return TBP_DROP_SHORT;
 	out->len = get_le16(d->buf + 4);
-	if ((size_t)out->len + TBP_FRAME_OVERHEAD != (size_t)n)
+	/* A buffer of TBP_WIRE_MAX(TBP_MAX_PAYLOAD) has room for a few bytes
+	 * more than the protocol's ceiling: never deliver them. */
+	if (out->len > TBP_MAX_PAYLOAD ||
+	    (size_t)out->len + TBP_FRAME_OVERHEAD != (size_t)n)
 		return TBP_DROP_LENGTH;
 	if (tbp_crc32(0, d->buf, (size_t)n - TBP_CRC_SIZE) !=
 	    get_le32(d->buf + n - TBP_CRC_SIZE))

@@ -158,7 +158,8 @@ enum tbp_drop {
 	TBP_DROP_OVERFLOW = 1, /* more bytes than the buffer before a delimiter */
 	TBP_DROP_COBS     = 2, /* invalid COBS encoding */
 	TBP_DROP_SHORT    = 3, /* shorter than header + CRC */
-	TBP_DROP_LENGTH   = 4, /* len field disagrees with the frame size */
+	TBP_DROP_LENGTH   = 4, /* len field disagrees with the frame size,
+				* or over TBP_MAX_PAYLOAD */
 	TBP_DROP_CRC      = 5, /* checksum mismatch */
 	TBP_DROP_VERSION  = 6, /* version byte not TBP_VERSION */
 };

@@ -50,11 +50,14 @@ static int fail(char *msg, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-/* " word " in a space-framed list */
+/* " word " in a space-framed list (never the empty word: its search
+ * would run past the list's end) */
 static bool listed(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
+	if (n == 0)
+		return false;
 	for (const char *p = strstr(list, word); p; p = strstr(p + 1, word))
 		if (p > list && p[-1] == ' ' && p[n] == ' ')
 			return true;
@@ -134,6 +137,9 @@ static int get_input(json_t *v, struct tbd_request *rq, char *msg, size_t len)
 	got = tbd_base64_decode(json_string_value(v), n, rq->input);
 	if (got <= 0)
 		return fail(msg, len, "'input' is not valid base64");
+	/* the longest base64 allowed above holds one byte more without padding */
+	if (got > TBD_INPUT_MAX)
+		return fail(msg, len, "'input' must be 1..%d bytes (base64)", TBD_INPUT_MAX);
 	rq->input_len = (size_t)got;
 	return 0;
 }

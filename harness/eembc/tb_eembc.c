@@ -342,6 +342,18 @@ static int on_ident(struct tb_eembc *e, void *user, struct tb_error *err)
 	return 0;
 }
 
+/* The line as the device wrote it, for people: line ends dropped, other
+ * bytes that are not printable ASCII shown as '?', cut to fit. */
+static void printable_copy(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 1 < cap; i++)
+		if (s[i] != '\r')
+			dst[k++] = s[i] >= 0x20 && s[i] < 0x7F ? s[i] : '?';
+	dst[k] = '\0';
+}
+
 /* The IO manager's `name%`: a line of text, then its m-ready (DUT lines
  * left over from start-up are skipped); tried as often as the DUT's. */
 static int iom_name(struct tb_eembc *e, char *name, size_t len, struct tb_error *err)
@@ -361,7 +373,7 @@ static int iom_name(struct tb_eembc *e, char *name, size_t len, struct tb_error 
 			if (e->msg.kind == TB_EEMBC_READY && name[0])
 				return TB_OK;
 			if (e->msg.kind != TB_EEMBC_READY)
-				snprintf(name, len, "%s", e->line);
+				printable_copy(name, len, e->line, strlen(e->line));
 		}
 		if (rc == TB_ERR_INTERRUPTED || rc == TB_ERR_CLOSED || rc == TB_ERR_IO)
 			return rc;

@@ -120,8 +120,9 @@ struct tb_eembc_identity {
 	char name[TB_EEMBC_TEXT_MAX + 1];    /* m-name-dut-[name] */
 	char profile[TB_EEMBC_TEXT_MAX + 1]; /* m-profile-[...] */
 	char model[TB_EEMBC_TEXT_MAX + 1];   /* m-model-[...], "" if none */
-	char io_manager[TB_EEMBC_TEXT_MAX + 1]; /* its answer to `name%`, ""
-						 * on a direct link */
+	char io_manager[TB_EEMBC_TEXT_MAX + 1]; /* its answer to `name%`
+						 * (printable), "" on a
+						 * direct link */
 };
 
 struct tb_eembc_infer {

@@ -32,10 +32,11 @@ static void set_text(struct tb_eembc_line *o, const char *s, size_t n)
 	o->text[k] = '\0';
 }
 
+/* The reason may quote the device's bytes: made printable like any text. */
 static void malformed(struct tb_eembc_line *o, const char *why)
 {
 	o->kind = TB_EEMBC_MALFORMED;
-	snprintf(o->text, sizeof(o->text), "%s", why);
+	set_text(o, why, strlen(why));
 }
 
 /* Decimal digits only, at most 20 of them, <= max. */

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,8 +274,17 @@ static void timestamp(struct tb_lpm01a_decoder *d, uint64_t ms)
 	uint64_t expect = (uint64_t)llround((double)ms * d->hz / 1000.0);
 	uint64_t tol = (uint64_t)ceil(d->hz / 1000.0) + 1;
 
-	if (d->index + tol < expect)
+	if (d->index + tol < expect &&
+	    (double)(expect - d->index) > d->hz * TB_LPM01A_MAX_FILL_S) {
+		char text[128];
+
+		snprintf(text, sizeof(text),
+			 "TimeStamp %llu ms is %llu samples ahead of the stream",
+			 (unsigned long long)ms, (unsigned long long)(expect - d->index));
+		emit_text(d, TB_POWER_EV_ERROR, text);
+	} else if (d->index + tol < expect) {
 		fill(d, expect - d->index, d->ts_index);
+	}
 	d->ts_index = d->index;
 }
 
@@ -293,6 +303,13 @@ static void end(struct tb_lpm01a_decoder *d)
 	event(d, &ev);
 }
 
+/* Whether a sample gives a current a float holds ("9999+99" does not):
+ * one that does not is a damaged sample, not an infinite current. */
+static bool sample_fits(const struct tb_lpm01a_decoder *d, double v)
+{
+	return fabs(d->energy ? v * d->hz / d->volt_v : v) <= FLT_MAX;
+}
+
 /* A line that is mostly samples: bad tokens are lost samples. */
 static void sample_tokens(struct tb_lpm01a_decoder *d, const char *s)
 {
@@ -306,7 +323,7 @@ static void sample_tokens(struct tb_lpm01a_decoder *d, const char *s)
 			break;
 		for (t = s; *t && *t != ' ' && *t != '\t'; t++)
 			;
-		if (tb_lpm01a_parse_ascii_dec(s, (size_t)(t - s), &v) == 0)
+		if (tb_lpm01a_parse_ascii_dec(s, (size_t)(t - s), &v) == 0 && sample_fits(d, v))
 			put(d, v);
 		else
 			fill(d, 1, d->index);

@@ -26,6 +26,9 @@
  * long the acquisition has run; fewer samples than that (beyond 1 ms of
  * tolerance) means samples were lost somewhere since the previous
  * TimeStamp: fillers are inserted and a TB_POWER_EV_LOST reports the span.
+ * A TimeStamp more than TB_LPM01A_MAX_FILL_S ahead of the samples received
+ * is not believed (filling it could take hours of samples): it is a
+ * TB_POWER_EV_ERROR instead.
  */
 #ifndef TB_LPM01A_PROTOCOL_H
 #define TB_LPM01A_PROTOCOL_H
@@ -45,6 +48,7 @@
 #define TB_LPM01A_ASCII_MAX_HZ 5000.0   /* ascii_dec, unlimited duration */
 #define TB_LPM01A_ENERGY_MAX_HZ 10000.0 /* output energy */
 #define TB_LPM01A_LINE_MAX 512
+#define TB_LPM01A_MAX_FILL_S 120        /* seconds of samples a TimeStamp may fill */
 
 /* "6409-07" (exactly 7 characters) -> 6.409e-4.  -1 if malformed. */
 int tb_lpm01a_parse_ascii_dec(const char *s, size_t n, double *v);
