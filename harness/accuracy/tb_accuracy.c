@@ -60,57 +60,6 @@ static void hex(const uint8_t *in, size_t n, char *out)
 }
 
 /* ----------------------------------------------------------------------
- * A user model (--model): the blob described as a workload
- */
-struct user_model {
-	struct tb_workload wl;
-	struct tb_workload_blob src;
-	struct tb_nn_model state;
-	uint8_t hash[SHA256_DIGEST_LENGTH];
-	char name[TBP_STR_WL_NAME + 1];
-	uint8_t *blob;
-};
-
-static int load_user_model(const char *path, struct user_model **out, struct tb_error *err)
-{
-	struct user_model *u;
-	struct stat st;
-	SHA2_CTX ctx;
-	FILE *f;
-	int rc;
-
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
-	*out = u;
-	f = fopen(path, "rb");
-	if (!f)
-		return tb_error_set(err, errno == ENOENT ? TB_ERR_NOTFOUND : TB_ERR_IO,
-				    "model '%s': %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > (1LL << 30) ||
-	    !(u->blob = aligned_alloc(8, ((size_t)st.st_size + 7) & ~(size_t)7)) ||
-	    fread(u->blob, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		fclose(f);
-		return tb_error_set(err, TB_ERR_FORMAT, "model '%s': not a readable file "
-				    "under 1 GB", path);
-	}
-	fclose(f);
-	SHA256Init(&ctx);
-	SHA256Update(&ctx, u->blob, (size_t)st.st_size);
-	SHA256Final(u->hash, &ctx);
-	tb_session_model_name(path, u->name, sizeof(u->name));
-	u->src.blob = u->blob;
-	u->src.size = (uint32_t)st.st_size;
-	u->src.state = &u->state;
-	rc = tb_workload_from_blob(&u->wl, &u->src, TB_WL_USER, u->name, path, u->hash);
-	if (rc)
-		return tb_error_set(err, TB_ERR_FORMAT, "model '%s' is not a valid model "
-				    "blob (%d; see docs/MODEL_FORMAT.md)", path, rc);
-	return TB_OK;
-}
-
-/* ----------------------------------------------------------------------
  * The run
  */
 struct row_slot {
@@ -134,7 +83,7 @@ struct acc {
 	struct tb_board board;     /* a copy: line_baud may set its baud */
 	struct tb_board_registry *reg;
 	const struct tb_workload *wl;
-	struct user_model *user;
+	struct tb_user_model *user;
 	struct tb_dataset *ds;
 	enum tb_input_format fmt;
 	enum tb_acc_metric metric;
@@ -536,11 +485,11 @@ static int find_workload(struct acc *a, struct tb_error *err)
 	const struct tb_acc_opts *o = a->o;
 
 	if (o->model_path) {
-		int rc = load_user_model(o->model_path, &a->user, err);
+		int rc = tb_user_model_load(o->model_path, &a->user, err);
 
 		if (rc < 0)
 			return rc;
-		a->wl = &a->user->wl;
+		a->wl = tb_user_model_workload(a->user);
 		return TB_OK;
 	}
 	if (!o->workload)
@@ -659,7 +608,7 @@ static int connect_board(struct acc *a, struct tb_error *err)
 		a->runner_args[n++] = "--model";
 		a->runner_args[n++] = a->o->model_path;
 		a->runner_args[n++] = "--model-name";
-		a->runner_args[n++] = a->user->name;
+		a->runner_args[n++] = tb_user_model_name(a->user);
 		a->runner_args[n] = NULL;
 		co.runner_args = a->runner_args;
 	}
@@ -667,7 +616,7 @@ static int connect_board(struct acc *a, struct tb_error *err)
 	 * missing); a real board the one flashed with `flash --model`. */
 	if (a->user && a->board.transport == TB_BOARD_TRANSPORT_QEMU && !co.firmware) {
 		co.model = a->o->model_path;
-		co.model_name = a->user->name;
+		co.model_name = tb_user_model_name(a->user);
 	}
 	if (!co.eembc_model)
 		co.eembc_model = a->wl->name;
@@ -987,9 +936,7 @@ static void release(struct acc *a)
 	tb_store_close(a->store);
 	tb_dataset_free(a->ds);
 	tb_board_registry_free(a->reg);
-	if (a->user)
-		free(a->user->blob);
-	free(a->user);
+	tb_user_model_free(a->user);
 }
 
 int tb_accuracy_run(const struct tb_acc_opts *opts, struct tb_acc_result *res,

@@ -726,22 +726,22 @@ struct run {
 	int64_t failed_retries;/* link figures of the current trial's failed */
 	int64_t failed_drops;  /* attempts, on connections since replaced */
 	int checkpointed;      /* stopped between trials: leave the run running */
-	struct user_model *user; /* --model: the blob run as a user workload */
+	struct tb_user_model *user; /* --model: the blob run as a user workload */
+	const char *user_args[24];  /* the sim runner's, with --model */
 };
 
 /*
  * A user model (run --model): the blob, described as a workload so the
  * host can make test inputs and its reference output exactly as for the
- * built-in ones, and the runner arguments that hand it to the sim runner.
+ * built-in ones (tb_session.h).
  */
-struct user_model {
+struct tb_user_model {
 	struct tb_workload wl;
 	struct tb_workload_blob src;
 	struct tb_nn_model state;
 	uint8_t hash[SHA256_DIGEST_LENGTH];
 	char name[TBP_STR_WL_NAME + 1];
 	uint8_t *blob;
-	const char *args[24];
 };
 
 void tb_session_model_name(const char *path, char *out, size_t len)
@@ -757,16 +757,15 @@ void tb_session_model_name(const char *path, char *out, size_t len)
 		snprintf(out, len, "user-model");
 }
 
-static int load_user_model(struct run *r, struct tb_error *err)
+int tb_user_model_load(const char *path, struct tb_user_model **out, struct tb_error *err)
 {
-	const char *path = r->o->model_path;
-	struct user_model *u;
+	struct tb_user_model *u;
 	SHA2_CTX ctx;
 	struct stat st;
 	FILE *f;
 	int rc;
 
-	u = r->user = calloc(1, sizeof(*u));
+	u = *out = calloc(1, sizeof(*u));
 	if (!u)
 		return tb_error_set(err, TB_ERR_NOMEM, "out of memory");
 	f = fopen(path, "rb");
@@ -793,8 +792,25 @@ static int load_user_model(struct run *r, struct tb_error *err)
 	if (rc)
 		return tb_error_set(err, TB_ERR_FORMAT, "model '%s' is not a valid model blob "
 				    "(%d; see docs/MODEL_FORMAT.md)", path, rc);
-	r->wl = &u->wl;
 	return TB_OK;
+}
+
+const struct tb_workload *tb_user_model_workload(const struct tb_user_model *u)
+{
+	return &u->wl;
+}
+
+const char *tb_user_model_name(const struct tb_user_model *u)
+{
+	return u->name;
+}
+
+void tb_user_model_free(struct tb_user_model *u)
+{
+	if (!u)
+		return;
+	free(u->blob);
+	free(u);
 }
 
 /* Hand the user model to the sim runner, or ask for the firmware image
@@ -803,7 +819,7 @@ static int load_user_model(struct run *r, struct tb_error *err)
  * it carries the model (check_device()). */
 static int user_model_args(struct run *r, struct tb_run_opts *o, struct tb_error *err)
 {
-	struct user_model *u = r->user;
+	struct tb_user_model *u = r->user;
 	size_t n = 0;
 
 	if (!u)
@@ -816,13 +832,13 @@ static int user_model_args(struct run *r, struct tb_run_opts *o, struct tb_error
 		return TB_OK;
 	}
 	for (; o->conn.runner_args && o->conn.runner_args[n] && n < 18; n++)
-		u->args[n] = o->conn.runner_args[n];
-	u->args[n++] = "--model";
-	u->args[n++] = o->model_path;
-	u->args[n++] = "--model-name";
-	u->args[n++] = u->name;
-	u->args[n] = NULL;
-	o->conn.runner_args = u->args;
+		r->user_args[n] = o->conn.runner_args[n];
+	r->user_args[n++] = "--model";
+	r->user_args[n++] = o->model_path;
+	r->user_args[n++] = "--model-name";
+	r->user_args[n++] = u->name;
+	r->user_args[n] = NULL;
+	o->conn.runner_args = r->user_args;
 	return TB_OK;
 }
 
@@ -1419,10 +1435,11 @@ static int check_workload(struct run *r, struct tb_error *err)
 	char names[512];
 
 	if (o->model_path) {
-		int rc = load_user_model(r, err);
+		int rc = tb_user_model_load(o->model_path, &r->user, err);
 
 		if (rc < 0)
 			return rc;
+		r->wl = &r->user->wl;
 	} else {
 		r->wl = tb_session_find_workload(o->workload, names, sizeof(names));
 	}
@@ -1800,9 +1817,7 @@ static void release(struct run *r)
 	free(r->input);
 	free(r->expected);
 	free(r->arena);
-	if (r->user)
-		free(r->user->blob);
-	free(r->user);
+	tb_user_model_free(r->user);
 }
 
 int tb_session_run(const struct tb_run_opts *opts, struct tb_run_result *res,

@@ -271,6 +271,16 @@ void tb_run_result_free(struct tb_run_result *res);
 const struct tb_workload *tb_session_find_workload(const char *name,
 						   char *names, size_t len);
 
+/* A model file (.tbnn) as the user workload: id TB_WL_USER, named by
+ * tb_session_model_name(), its model hash the blob's SHA-256 (run --model,
+ * run --mode accuracy --model).  On error *out may be set: free it. */
+struct tb_user_model;
+struct tb_workload;
+int tb_user_model_load(const char *path, struct tb_user_model **out, struct tb_error *err);
+const struct tb_workload *tb_user_model_workload(const struct tb_user_model *u);
+const char *tb_user_model_name(const struct tb_user_model *u);
+void tb_user_model_free(struct tb_user_model *u);
+
 /* The name a user model (run --model FILE) has on the wire: the file
  * name up to its first '.', printable, at most 16 characters;
  * "user-model" if that is empty or a built-in workload's name.  out:
